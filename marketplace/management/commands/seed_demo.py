@@ -1,0 +1,68 @@
+"""Load demo data; safe to run again (everything is looked up before it is created)."""
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from marketplace.models import User
+
+DEMO_PASSWORD = "milestone-demo"  # noqa: S105 - printed on purpose: local demo logins only
+
+DEMO_USERS: list[dict[str, Any]] = [
+    {"email": "admin@example.com", "display_name": "Ada Admin", "is_staff": True, "is_superuser": True},
+    {"email": "client1@example.com", "display_name": "Carla Client", "is_client": True},
+    {"email": "client2@example.com", "display_name": "Cyrus Client", "is_client": True, "timezone": "America/New_York"},
+    {"email": "freelancer1@example.com", "display_name": "Fay Freelancer", "is_freelancer": True, "is_client": False},
+    {
+        "email": "freelancer2@example.com",
+        "display_name": "Femi Freelancer",
+        "is_freelancer": True,
+        "is_client": False,
+        "timezone": "Europe/Berlin",
+    },
+    {
+        "email": "freelancer3@example.com",
+        "display_name": "Frida Both",
+        "is_freelancer": True,
+        "is_client": True,
+        "timezone": "Asia/Tokyo",
+    },
+]
+
+
+def demo_users_ensure() -> dict[str, User]:
+    users: dict[str, User] = {}
+    for spec in DEMO_USERS:
+        fields = {k: v for k, v in spec.items() if k != "email"}
+        user, created = User.objects.get_or_create(email=spec["email"], defaults=fields)
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+        users[spec["email"].split("@")[0]] = user
+    return users
+
+
+class Command(BaseCommand):
+    help = "Create demo users (and, as the apps grow, jobs, proposals and contracts). Idempotent."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            demo_users_ensure()
+        self.stdout.write(self.style.SUCCESS("Demo data is ready. Log in at http://127.0.0.1:8000/accounts/login/"))
+        for spec in DEMO_USERS:
+            roles = (
+                "admin"
+                if spec.get("is_staff")
+                else ", ".join(
+                    role
+                    for role, flag in (
+                        ("client", spec.get("is_client", True)),
+                        ("freelancer", spec.get("is_freelancer")),
+                    )
+                    if flag
+                )
+            )
+            self.stdout.write(f"  {spec['email']:<26} password: {DEMO_PASSWORD}   ({roles})")

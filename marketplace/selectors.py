@@ -1,0 +1,13 @@
+"""Reads for the marketplace app."""
+
+from marketplace.models import User
+from marketplace.models.users import SYSTEM_ACTOR_EMAIL
+
+
+def user_system_actor() -> User:
+    """The account that timers and settlements act as; it cannot log in."""
+    user, _ = User.objects.get_or_create(
+        email=SYSTEM_ACTOR_EMAIL,
+        defaults={"display_name": "Milestone (system)", "is_active": False, "is_client": False},
+    )
+    return user

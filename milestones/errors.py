@@ -1,0 +1,9 @@
+"""Domain errors of the milestones app; views turn them into messages, never 500s."""
+
+
+class MilestoneError(Exception):
+    """A milestone action was refused; the message is safe to show to the user."""
+
+
+class MilestoneActionNotAllowed(MilestoneError):
+    """The actor may not fire this transition, or the milestone is no longer in a state that allows it."""

@@ -1,0 +1,33 @@
+"""Fixtures shared by every test, and the rule that a skipped test fails CI."""
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls made by
+# the test itself (never by the server under test) are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_and_media(settings: Any, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[None]:
+    # A cache of its own per test: rate-limit counters never leak between tests.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With FAIL_ON_SKIP=1 (set by .ci/run), any skipped test turns the run red."""
+    if os.environ.get("FAIL_ON_SKIP") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and session.exitstatus == 0:
+        print(f"\nFAIL_ON_SKIP: {skipped} test(s) were skipped; every test must run in CI.")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

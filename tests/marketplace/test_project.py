@@ -1,0 +1,100 @@
+"""The project's own wiring: production settings, compose file, Celery, demo data."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+from marketplace.celery import app as celery_app
+from marketplace.models import User
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        SECRET_KEY="p" + "x7Kq2vN9wL4mZ8rT1yB6cH3jF5gD0sA" * 2,
+        ALLOWED_HOSTS="milestone.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**env, "DJANGO_ENV": "production", "ALLOWED_HOSTS": "milestone.example.com"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_compose_file_describes_the_full_stack():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) >= {"postgres", "redis", "web", "worker", "beat"}
+    for name in ("postgres", "redis", "web"):
+        assert "test" in services[name]["healthcheck"], f"{name} needs a healthcheck"
+    web_command = (
+        " ".join(services["web"]["command"])
+        if isinstance(services["web"]["command"], list)
+        else services["web"]["command"]
+    )
+    assert "migrate" in web_command and "gunicorn" in web_command
+    assert "worker" in " ".join(services["worker"]["command"])
+    assert "beat" in " ".join(services["beat"]["command"])
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["DJANGO_ENV"] == "production"
+        assert env["DATABASE_URL"].startswith("postgres://")
+        assert env["CELERY_BROKER_URL"].startswith("redis://")
+        assert env["CACHE_URL"].startswith("redis://")
+        depends = services[name]["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+    # Uploads survive restarts and are shared by the web and worker containers.
+    assert any(str(v).startswith("uploads:") for v in services["web"]["volumes"])
+    assert any(str(v).startswith("uploads:") for v in services["worker"]["volumes"])
+    assert "uploads" in compose["volumes"]
+    assert (ROOT / "Dockerfile").exists()
+
+
+def test_celery_defaults_are_safe_and_the_beat_schedule_names_real_tasks():
+    celery_app.loader.import_default_modules()
+    assert celery_app.conf.task_acks_late is True
+    assert celery_app.conf.task_time_limit and celery_app.conf.task_soft_time_limit
+    for entry in celery_app.conf.beat_schedule.values():
+        assert entry["task"] in celery_app.tasks, entry["task"]
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_creates_the_demo_logins(capsys):
+    call_command("seed_demo")
+    first = User.objects.count()
+    call_command("seed_demo")
+    assert User.objects.count() == first
+    assert User.objects.filter(is_staff=True, email="admin@example.com").exists()
+    assert User.objects.filter(is_client=True, email__startswith="client").count() == 2
+    assert User.objects.filter(is_freelancer=True, email__startswith="freelancer").count() == 3
+    assert "password: milestone-demo" in capsys.readouterr().out
