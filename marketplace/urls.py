@@ -13,6 +13,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
     path("profile/", views.profile_edit, name="profile"),
+    path("wallet/", include("payments.urls")),
+    path("contracts/", include("contracts.urls")),
+    path("milestones/", include("milestones.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
