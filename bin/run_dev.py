@@ -26,15 +26,21 @@ def main() -> int:
     print(f"\nMilestone is running at http://{HOST}/ — press Ctrl-C once to stop the web server, worker and beat.\n")
 
     def stop(*_: object) -> None:
-        for process in processes.values():
+        for name, process in processes.items():
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                if name == "web":
+                    # runserver's autoreloader serves from a child process: stop the whole group.
+                    os.killpg(process.pid, signal.SIGTERM)
+                else:
+                    # Celery's main process does a warm shutdown and stops its own pool.
+                    process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
         for process in processes.values():
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        print("Stopped the web server, worker and beat.")
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
