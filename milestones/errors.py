@@ -7,3 +7,7 @@ class MilestoneError(Exception):
 
 class MilestoneActionNotAllowed(MilestoneError):
     """The actor may not fire this transition, or the milestone is no longer in a state that allows it."""
+
+
+class MilestoneRequestReplayed(MilestoneError):
+    """The same form was submitted twice (double click, retry, second tab); the first one counted."""

@@ -3,12 +3,14 @@
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
 from contracts.models import Contract
 from marketplace.models import User
-from milestones.errors import MilestoneActionNotAllowed, MilestoneError
+from milestones.errors import MilestoneActionNotAllowed, MilestoneError, MilestoneRequestReplayed
 from milestones.models import Milestone, MilestoneEvent, MilestoneState
+from payments.money import format_money
 
 
 def milestone_lock(*, milestone_id: int) -> Milestone:
@@ -35,6 +37,12 @@ def milestone_event_record(
         note=note,
         idempotency_key=idempotency_key,
     )
+
+
+def milestone_refuse_replay(*, idempotency_key: str | None) -> None:
+    """A form's one-time key that was already used means this POST is a replay: refuse it."""
+    if idempotency_key and MilestoneEvent.objects.filter(idempotency_key=idempotency_key).exists():
+        raise MilestoneRequestReplayed("That request was already handled; nothing was done twice.")
 
 
 def milestone_check_transition(*, milestone: Milestone, transition_name: str, actor: User) -> None:
@@ -102,15 +110,107 @@ def milestone_create(
     return milestone
 
 
-@transaction.atomic
-def milestone_approve(*, milestone: Milestone, actor: User, note: str = "") -> Milestone:
-    """The party that did not propose the milestone agrees to it."""
+def _fire_simple_transition(
+    *, milestone: Milestone, actor: User, transition_name: str, note: str, idempotency_key: str | None
+) -> Milestone:
+    """Lock, check, fire, save, audit: the shape of every transition that moves no money."""
     locked = milestone_lock(milestone_id=milestone.pk)
-    milestone_check_transition(milestone=locked, transition_name="approve", actor=actor)
+    milestone_refuse_replay(idempotency_key=idempotency_key)
+    milestone_check_transition(milestone=locked, transition_name=transition_name, actor=actor)
     from_state = locked.state
-    locked.approve()
+    getattr(locked, transition_name)()
+    if locked.state in (MilestoneState.CANCELLED,):
+        locked.closed_at = timezone.now()
     locked.save()
     milestone_event_record(
-        milestone=locked, actor=actor, action="approve", from_state=from_state, to_state=locked.state, note=note
+        milestone=locked,
+        actor=actor,
+        action=transition_name,
+        from_state=from_state,
+        to_state=locked.state,
+        note=note,
+        idempotency_key=idempotency_key,
     )
     return locked
+
+
+@transaction.atomic
+def milestone_approve(
+    *, milestone: Milestone, actor: User, note: str = "", idempotency_key: str | None = None
+) -> Milestone:
+    """The party that did not propose the milestone agrees to it."""
+    return _fire_simple_transition(
+        milestone=milestone, actor=actor, transition_name="approve", note=note, idempotency_key=idempotency_key
+    )
+
+
+@transaction.atomic
+def milestone_decline(
+    *, milestone: Milestone, actor: User, note: str = "", idempotency_key: str | None = None
+) -> Milestone:
+    """The party that did not propose the milestone says no; it is cancelled."""
+    return _fire_simple_transition(
+        milestone=milestone, actor=actor, transition_name="decline", note=note, idempotency_key=idempotency_key
+    )
+
+
+@transaction.atomic
+def milestone_withdraw(
+    *, milestone: Milestone, actor: User, note: str = "", idempotency_key: str | None = None
+) -> Milestone:
+    """The proposer takes back a milestone the other party has not approved yet."""
+    return _fire_simple_transition(
+        milestone=milestone, actor=actor, transition_name="withdraw", note=note, idempotency_key=idempotency_key
+    )
+
+
+@transaction.atomic
+def milestone_cancel(*, milestone: Milestone, actor: User, note: str, idempotency_key: str | None = None) -> Milestone:
+    """Either party cancels an approved milestone before it is funded; a note says why."""
+    if not note.strip():
+        raise MilestoneError("Say why the milestone is cancelled; the other party will see the note.")
+    return _fire_simple_transition(
+        milestone=milestone, actor=actor, transition_name="cancel", note=note, idempotency_key=idempotency_key
+    )
+
+
+@transaction.atomic
+def milestone_terms_apply(
+    *,
+    milestone: Milestone,
+    actor: User,
+    title: str,
+    deliverables: str,
+    amount: int,
+    due_at: datetime,
+    note: str = "",
+) -> Milestone:
+    """Apply terms both parties agreed to (the contracts app holds the proposal and the approval).
+
+    Only a milestone that holds no money yet (proposed or approved) changes here; a funded
+    milestone's amount changes through a change order, which moves the escrow difference.
+    """
+    locked = milestone_lock(milestone_id=milestone.pk)
+    if locked.state not in (MilestoneState.PROPOSED, MilestoneState.APPROVED):
+        label = MilestoneState(locked.state).label.lower()
+        raise MilestoneActionNotAllowed(f"This milestone is {label}; its terms can no longer change this way.")
+    if not locked.contract.is_party(actor):
+        raise MilestoneActionNotAllowed("Only the contract's client or freelancer can change a milestone.")
+    if amount <= 0:
+        raise MilestoneError("The amount must be greater than zero.")
+    before = _terms_summary(locked)
+    locked.title, locked.deliverables, locked.amount, locked.due_at = title, deliverables, amount, due_at
+    locked.save(update_fields=["title", "deliverables", "amount", "due_at"])
+    milestone_event_record(
+        milestone=locked,
+        actor=actor,
+        action="change_terms",
+        from_state=locked.state,
+        to_state=locked.state,
+        note=(note + "\n" if note else "") + f"Was: {before}. Now: {_terms_summary(locked)}.",
+    )
+    return locked
+
+
+def _terms_summary(milestone: Milestone) -> str:
+    return f"{milestone.title!r}, {format_money(milestone.amount, milestone.currency)}, due {milestone.due_at:%Y-%m-%d}"
