@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from contracts import views
 
 app_name = "contracts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<int:contract_id>/", views.contract_detail, name="detail"),
+    path("<int:contract_id>/messages/", views.contract_messages, name="messages"),
+    path("<int:contract_id>/changes/new/", views.change_new_milestone, name="change_new"),
+    path("<int:contract_id>/milestones/<int:milestone_id>/change/", views.change_milestone, name="change_milestone"),
+    path("<int:contract_id>/changes/<int:change_id>/accept/", views.change_accept, name="change_accept"),
+    path("<int:contract_id>/changes/<int:change_id>/decline/", views.change_decline, name="change_decline"),
+    path("<int:contract_id>/changes/<int:change_id>/withdraw/", views.change_withdraw, name="change_withdraw"),
+    path("<int:contract_id>/end/", views.contract_end, name="end"),
+]

@@ -1,7 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 
-from marketplace.models import User
+from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone, User
+from payments.money import format_money
 
 
 @admin.register(User)
@@ -17,3 +21,64 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "display_name", "password1", "password2")}),)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Audit rows and agreed terms are history: shown, never edited here."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class JobEventInline(ReadOnlyInline):
+    model = JobEvent
+    fields = ["at", "actor", "action", "proposal", "note"]
+    readonly_fields = fields
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["title", "client", "status", "budget_display", "category", "created_at"]
+    list_filter = ["status", "category", "currency"]
+    search_fields = ["title", "description", "client__email"]
+    list_select_related = ["client"]
+    readonly_fields = ["client", "budget", "currency", "created_at", "closed_at", "status"]
+    inlines = [JobEventInline]
+
+    @admin.display(description="Budget")
+    def budget_display(self, job: Job) -> str:
+        return format_money(job.budget, job.currency)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs are posted through the site, by their client
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ProposalMilestoneInline(ReadOnlyInline):
+    model = ProposalMilestone
+    fields = ["position", "title", "deliverables", "amount", "due_date"]
+    readonly_fields = fields
+
+
+@admin.register(Proposal)
+class ProposalAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "freelancer", "status", "created_at", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["job__title", "freelancer__email"]
+    list_select_related = ["job", "freelancer"]
+    readonly_fields = ["job", "freelancer", "status", "decline_message", "created_at", "updated_at", "decided_at"]
+    inlines = [ProposalMilestoneInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

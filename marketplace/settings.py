@@ -178,6 +178,25 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
+# --- Marketplace -----------------------------------------------------------------------
+# Limits on what a proposal may ask for; amounts are minor units (cents).
+PROPOSAL_MAX_MILESTONES = env.int("PROPOSAL_MAX_MILESTONES", default=10)
+MILESTONE_MAX_AMOUNT_MINOR = env.int("MILESTONE_MAX_AMOUNT_MINOR", default=100_000_000)
+JOB_MAX_BUDGET_MINOR = env.int("JOB_MAX_BUDGET_MINOR", default=1_000_000_000)
+
+# --- Milestones ----------------------------------------------------------------------
+# Days a client has to review a submission before it is released automatically.
+MILESTONE_REVIEW_DAYS = env.int("MILESTONE_REVIEW_DAYS", default=14)
+# Each deliverable file: at most this many bytes, and only these extensions (lower case, no dot).
+DELIVERABLE_MAX_BYTES = env.int("DELIVERABLE_MAX_BYTES", default=25 * 1024 * 1024)
+DELIVERABLE_ALLOWED_EXTENSIONS = env.list(
+    "DELIVERABLE_ALLOWED_EXTENSIONS",
+    default=[
+        "pdf", "txt", "md", "csv", "json", "png", "jpg", "jpeg", "gif", "webp", "svg",
+        "zip", "tar", "gz", "docx", "xlsx", "pptx", "odt", "ods", "odp", "fig", "sketch", "psd", "mp4", "mp3",
+    ],
+)  # fmt: skip
+
 # --- Celery --------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
@@ -207,6 +226,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.tasks.sessions_clear_expired",
         "schedule": crontab(minute=17, hour=3),
     },
+}
+
+# --- Payments ------------------------------------------------------------------------
+# Platform fee on each release, in basis points (1000 = 10 %); rounded down, see payments/fees.py.
+PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1000)
+# Days a released payment stays pending before the freelancer can withdraw it.
+EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", default=5)
+# Dotted path to the payment gateway class; the default is the built-in test-card gateway.
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="payments.gateway.DemoCardGateway")
+# Largest single "add funds" and withdrawal, in minor units (1,000,000 = 10,000.00).
+MAX_DEPOSIT_MINOR = env.int("MAX_DEPOSIT_MINOR", default=1_000_000)
+MAX_PAYOUT_MINOR = env.int("MAX_PAYOUT_MINOR", default=10_000_000)
+CELERY_BEAT_SCHEDULE["payments-earnings-mature-due"] = {
+    "task": "payments.tasks.earnings_mature_due_task",
+    "schedule": crontab(minute=7),  # hourly
 }
 
 # --- Security ------------------------------------------------------------------------

@@ -11,3 +11,7 @@ class MilestoneActionNotAllowed(MilestoneError):
 
 class MilestoneRequestReplayed(MilestoneError):
     """The same form was submitted twice (double click, retry, second tab); the first one counted."""
+
+
+class DeliverableRejected(MilestoneError):
+    """An uploaded file was refused (type, size or name); nothing was stored or changed."""

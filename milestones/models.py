@@ -4,6 +4,8 @@ Transitions change state in memory only; the services in `milestones.services` l
 fire the transition, move the money, save and write the audit row in one transaction.
 """
 
+import uuid
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.conf import settings
@@ -170,3 +172,51 @@ class MilestoneEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state or '—'} → {self.to_state or '—'}"
+
+    @property
+    def action_label(self) -> str:
+        return self.action.replace("_", " ")
+
+
+class Submission(models.Model):
+    """One hand-over of the work; every submission is kept as a numbered revision."""
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.PROTECT, related_name="submissions")
+    revision = models.PositiveIntegerField()
+    message = models.TextField()
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    # Filled when the client sends this revision back.
+    changes_requested_note = models.TextField(blank=True)
+    changes_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-revision"]
+        constraints = [models.UniqueConstraint(fields=["milestone", "revision"], name="submission_revision_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.milestone} revision {self.revision}"
+
+
+def deliverable_storage_name(instance: "DeliverableFile", filename: str) -> str:
+    """A random name on disk; the uploader's name is display text only and never touches a path."""
+    extension = PurePosixPath(filename).suffix.lower()
+    return f"deliverables/{instance.submission.milestone_id}/{uuid.uuid4().hex}{extension}"
+
+
+class DeliverableFile(models.Model):
+    """A delivered file: stored privately under a random name, with its size and SHA-256 as proof."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="files")
+    file = models.FileField(upload_to=deliverable_storage_name, max_length=255)
+    original_name = models.CharField(max_length=255, help_text="The uploader's file name, shown only as text.")
+    size = models.BigIntegerField(help_text="Bytes.")
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(size__gte=0), name="deliverable_size_not_negative")]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from payments import views
 
 app_name = "payments"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.wallet, name="wallet"),
+    path("add-funds/", views.add_funds, name="add_funds"),
+    path("withdraw/", views.withdraw, name="withdraw"),
+    path("statement/", views.statement, name="statement"),
+    path("statement.csv", views.statement_csv, name="statement_csv"),
+]

@@ -29,6 +29,8 @@ class Job(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The form's one-time token: a double click or a replayed POST posts the job once.
+    form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -36,3 +38,31 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class JobEvent(models.Model):
+    """The audit trail of a job and its proposals: who did what, when."""
+
+    class Action(models.TextChoices):
+        POSTED = "posted", "posted the job"
+        CLOSED = "closed", "closed the job"
+        PROPOSAL_SUBMITTED = "proposal_submitted", "submitted a proposal"
+        PROPOSAL_EDITED = "proposal_edited", "edited a proposal"
+        PROPOSAL_WITHDRAWN = "proposal_withdrawn", "withdrew a proposal"
+        PROPOSAL_DECLINED = "proposal_declined", "declined a proposal"
+        PROPOSAL_ACCEPTED = "proposal_accepted", "accepted a proposal"
+
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="events")
+    proposal = models.ForeignKey(
+        "marketplace.Proposal", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=24, choices=Action.choices)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.get_action_display()}"

@@ -6,7 +6,10 @@ from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from marketplace.demo import demo_marketplace_ensure
 from marketplace.models import User
+from milestones.demo import demo_milestones_ensure
+from payments.demo import demo_balances_ensure
 
 DEMO_PASSWORD = "milestone-demo"  # noqa: S105 - printed on purpose: local demo logins only
 
@@ -50,7 +53,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
-            demo_users_ensure()
+            users = demo_users_ensure()
+            # Each demo client starts with 5,000.00 on their balance, deposited through the ledger once.
+            demo_balances_ensure(users=users)
+            # Jobs, proposals (open, declined, withdrawn, accepted) and contracts, through the services.
+            demo_marketplace_ensure(users=users)
+        # A contract with a milestone in every state, moved there through the services.
+        demo_milestones_ensure(client=users["client1"], freelancer=users["freelancer1"])
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Log in at http://127.0.0.1:8000/accounts/login/"))
         for spec in DEMO_USERS:
             roles = (

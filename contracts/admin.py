@@ -1,0 +1,45 @@
+"""Contracts in Django admin: read-only history for staff; changes happen on the site, through services."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
+from marketplace.admin import ReadOnlyInline
+
+
+class ContractEventInline(ReadOnlyInline):
+    model = ContractEvent
+    fields = ["at", "actor", "action", "note"]
+    readonly_fields = fields
+
+
+class ContractMessageInline(ReadOnlyInline):
+    model = ContractMessage
+    fields = ["created_at", "author", "body"]
+    readonly_fields = fields
+
+
+class ChangeRequestInline(ReadOnlyInline):
+    model = ChangeRequest
+    fields = ["created_at", "kind", "number", "milestone", "proposed_by", "title", "amount", "due_at", "status"]
+    readonly_fields = fields
+
+
+@admin.register(Contract)
+class ContractAdmin(admin.ModelAdmin):
+    list_display = ["title", "client", "freelancer", "status", "currency", "created_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["title", "client__email", "freelancer__email"]
+    list_select_related = ["client", "freelancer"]
+    inlines = [ChangeRequestInline, ContractMessageInline, ContractEventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a contract starts only by accepting a proposal
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,435 @@
+"""Changes to contracts: start, messages, change requests, end. Atomic, row-locked, audited."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from contracts.errors import ChangeRequestError, ContractError, ContractMessageError
+from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
+from marketplace.models import User
+from milestones.errors import MilestoneError
+from milestones.models import ESCROW_STATES, Milestone, MilestoneState
+from milestones.services import (
+    milestone_approve,
+    milestone_cancel,
+    milestone_change_order_apply,
+    milestone_create,
+    milestone_decline,
+    milestone_terms_apply,
+    milestone_withdraw,
+)
+from payments.errors import PaymentError
+from payments.money import format_money
+
+if TYPE_CHECKING:
+    from marketplace.models import Job, Proposal
+
+MESSAGE_MAX_LENGTH = 5000
+# Milestones in these states hold money in escrow: a contract can't end while any does.
+BLOCKING_END_STATES = ESCROW_STATES
+ALREADY_SENT = "That form was already sent; nothing was done twice."
+UNFUNDED_STATES = (MilestoneState.PROPOSED, MilestoneState.APPROVED)
+CHANGE_ORDER_STATES = (MilestoneState.FUNDED, MilestoneState.SUBMITTED)
+
+
+@dataclass(frozen=True)
+class MilestoneTerms:
+    """What both parties agree a milestone is: the same shape for proposals and change requests."""
+
+    title: str
+    deliverables: str
+    amount: int
+    due_at: datetime
+
+
+def due_at_from_date(*, due_date: date) -> datetime:
+    """A milestone due on a date is due at the end of that day, UTC; each viewer sees it in their zone."""
+    return datetime.combine(due_date, time(23, 59, 59), tzinfo=UTC)
+
+
+def contract_lock(*, contract_id: int) -> Contract:
+    """Re-read the contract under a row lock; the first lock of every contract-level change."""
+    # `of=("self",)`: the parties' user rows are read, not locked.
+    return Contract.objects.select_for_update(of=("self",)).select_related("client", "freelancer").get(pk=contract_id)
+
+
+def contract_event_record(*, contract: Contract, actor: User, action: str, note: str = "") -> ContractEvent:
+    return ContractEvent.objects.create(contract=contract, actor=actor, action=action, note=note)
+
+
+def _contract_url(contract: Contract) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("contracts:detail", args=[contract.pk])
+
+
+def _email_after_commit(*, recipient: User, subject: str, body: str) -> None:
+    """Emails go out only once the change is committed, so nobody hears of a rolled-back change."""
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"[Milestone] {subject}",
+            message=body,
+            from_email=None,
+            recipient_list=[recipient.email],
+            fail_silently=True,
+        )
+    )
+
+
+def _other_party(contract: Contract, user: User) -> User:
+    return contract.freelancer if user.pk == contract.client_id else contract.client
+
+
+def _require_active_party(*, contract: Contract, actor: User, doing: str) -> None:
+    if not contract.is_party(actor):
+        raise ContractError(f"Only the contract's client or freelancer can {doing}.")
+    if contract.status != Contract.Status.ACTIVE:
+        raise ContractError(f"This contract has ended, so you can't {doing}.")
+
+
+def milestone_terms_validate(*, terms: MilestoneTerms, currency: str, agreed_due_at: datetime | None = None) -> None:
+    """The rules every milestone's terms obey, wherever they come from (proposal or change request)."""
+    if not terms.title.strip():
+        raise ContractError("Give the milestone a title.")
+    if not terms.deliverables.strip():
+        raise ContractError("Say exactly what will be handed over for this milestone.")
+    if terms.amount <= 0:
+        raise ContractError("The amount must be greater than zero.")
+    if terms.amount > settings.MILESTONE_MAX_AMOUNT_MINOR:
+        maximum = format_money(settings.MILESTONE_MAX_AMOUNT_MINOR, currency)
+        raise ContractError(f"A milestone's amount may be at most {maximum}.")
+    # A due date already agreed may stay as it is even once passed; a new one must lie ahead.
+    if terms.due_at <= timezone.now() and terms.due_at != agreed_due_at:
+        raise ContractError("The due date must be in the future.")
+
+
+@transaction.atomic
+def contract_start(
+    *,
+    job: "Job",
+    proposal: "Proposal",
+    client: User,
+    freelancer: User,
+    title: str,
+    currency: str,
+    milestones: Sequence[MilestoneTerms],
+) -> Contract:
+    """Create the contract and its milestones, each proposed by the freelancer and approved by the client.
+
+    Called by `proposal_accept` with the job row already locked; the one-to-one on job and
+    proposal is the database's second guard against two contracts for one job.
+    """
+    if not milestones:
+        raise ContractError("A contract needs at least one milestone.")
+    try:
+        with transaction.atomic():
+            contract = Contract.objects.create(
+                job=job, proposal=proposal, client=client, freelancer=freelancer, title=title, currency=currency
+            )
+    except IntegrityError as exc:
+        raise ContractError("This job already has a contract.") from exc
+    contract_event_record(
+        contract=contract, actor=client, action=ContractEvent.Action.STARTED, note=f"From proposal #{proposal.pk}."
+    )
+    for position, terms in enumerate(milestones, start=1):
+        milestone = milestone_create(
+            contract=contract,
+            proposed_by=freelancer,
+            title=terms.title,
+            deliverables=terms.deliverables,
+            amount=terms.amount,
+            due_at=terms.due_at,
+            position=position,
+            note=f"Proposed in proposal #{proposal.pk}",
+        )
+        # Only the milestone is needed again; its contract is the same object.
+        milestone.contract = contract
+        milestone_approve(milestone=milestone, actor=client, note="Approved by accepting the proposal")
+    return contract
+
+
+@transaction.atomic
+def contract_message_post(
+    *, contract: Contract, author: User, body: str, form_token: uuid.UUID | None = None
+) -> ContractMessage:
+    """A plain-text message in the contract's thread; the other party is told by email.
+
+    `form_token` is the form's one-time token: a second POST of the same form posts nothing.
+    """
+    text = body.strip()
+    if not contract.is_party(author):
+        raise ContractMessageError("Only the contract's client or freelancer can write in its thread.")
+    if not text:
+        raise ContractMessageError("Write a message before sending it.")
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise ContractMessageError(f"A message may be at most {MESSAGE_MAX_LENGTH} characters; split it in two.")
+    if form_token and ContractMessage.objects.filter(form_token=form_token).exists():
+        raise ContractMessageError(ALREADY_SENT)
+    try:
+        with transaction.atomic():
+            message = ContractMessage.objects.create(contract=contract, author=author, body=text, form_token=form_token)
+    except IntegrityError as exc:
+        raise ContractMessageError(ALREADY_SENT) from exc
+    _email_after_commit(
+        recipient=_other_party(contract, author),
+        subject=f"New message on “{contract.title}”",
+        body=f"{author} wrote:\n\n{text}\n\nReply on the contract page: {_contract_url(contract)}",
+    )
+    return message
+
+
+@transaction.atomic
+def change_request_propose(
+    *,
+    contract: Contract,
+    proposed_by: User,
+    milestone: Milestone | None,
+    terms: MilestoneTerms,
+    note: str = "",
+    form_token: uuid.UUID | None = None,
+) -> ChangeRequest:
+    """Propose a new milestone (`milestone=None`) or new terms for one; nothing changes until accepted.
+
+    Proposed and approved milestones may change title, deliverables, amount and due date. A
+    funded or submitted milestone may change only its amount and due date (a change order,
+    which moves the escrow difference once accepted).
+    """
+    contract = contract_lock(contract_id=contract.pk)
+    if form_token and ChangeRequest.objects.filter(form_token=form_token).exists():
+        raise ChangeRequestError(ALREADY_SENT)
+    _require_active_party(contract=contract, actor=proposed_by, doing="propose changes")
+    kind = ChangeRequest.Kind.NEW_MILESTONE
+    number = None
+    if milestone is not None:
+        milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        if milestone.contract_id != contract.pk:
+            raise ChangeRequestError("That milestone belongs to another contract.")
+    try:
+        milestone_terms_validate(
+            terms=terms, currency=contract.currency, agreed_due_at=milestone.due_at if milestone else None
+        )
+    except ContractError as exc:
+        raise ChangeRequestError(str(exc)) from exc
+    if milestone is not None:
+        kind = _change_kind(milestone=milestone, terms=terms)
+        if ChangeRequest.objects.filter(milestone=milestone, status=ChangeRequest.Status.PROPOSED).exists():
+            raise ChangeRequestError("This milestone already has a change waiting for an answer.")
+        number = (ChangeRequest.objects.filter(milestone=milestone).aggregate(n=Max("number"))["n"] or 0) + 1
+    change = ChangeRequest.objects.create(
+        contract=contract,
+        milestone=milestone,
+        kind=kind,
+        number=number,
+        proposed_by=proposed_by,
+        title=terms.title.strip(),
+        deliverables=terms.deliverables.strip(),
+        amount=terms.amount,
+        due_at=terms.due_at,
+        note=note.strip(),
+        form_token=form_token,
+    )
+    contract_event_record(
+        contract=contract,
+        actor=proposed_by,
+        action=ContractEvent.Action.CHANGE_PROPOSED,
+        note=_change_summary(change),
+    )
+    _email_after_commit(
+        recipient=_other_party(contract, proposed_by),
+        subject=f"A change was proposed on “{contract.title}”",
+        body=f"{proposed_by} proposed: {_change_summary(change)}\n\nAccept or decline it: {_contract_url(contract)}",
+    )
+    return change
+
+
+def _change_kind(*, milestone: Milestone, terms: MilestoneTerms) -> str:
+    if milestone.state in UNFUNDED_STATES:
+        unchanged = (milestone.title, milestone.deliverables, milestone.amount, milestone.due_at) == (
+            terms.title.strip(),
+            terms.deliverables.strip(),
+            terms.amount,
+            terms.due_at,
+        )
+        if unchanged:
+            raise ChangeRequestError("Those are the milestone's current terms; change something first.")
+        return ChangeRequest.Kind.TERMS
+    if milestone.state in CHANGE_ORDER_STATES:
+        if (terms.title.strip(), terms.deliverables.strip()) != (milestone.title, milestone.deliverables):
+            raise ChangeRequestError(
+                "This milestone is funded: a change order may change only its amount and due date."
+            )
+        if (terms.amount, terms.due_at) == (milestone.amount, milestone.due_at):
+            raise ChangeRequestError("Those are the milestone's current amount and due date; change one first.")
+        return ChangeRequest.Kind.CHANGE_ORDER
+    label = MilestoneState(milestone.state).label.lower()
+    raise ChangeRequestError(f"This milestone is {label}; its terms can no longer change.")
+
+
+def _change_summary(change: ChangeRequest) -> str:
+    money = format_money(change.amount, change.contract.currency)
+    due = f"{change.due_at:%Y-%m-%d}"
+    if change.kind == ChangeRequest.Kind.NEW_MILESTONE:
+        return f"new milestone “{change.title}”, {money}, due {due}"
+    label = "change order" if change.kind == ChangeRequest.Kind.CHANGE_ORDER else "change"
+    return f"{label} #{change.number} to “{change.milestone}”: {money}, due {due}"
+
+
+def _change_lock_open(*, change_request: ChangeRequest) -> tuple[Contract, ChangeRequest]:
+    """Lock the contract, then the request; refuse a request that was already answered."""
+    contract = contract_lock(contract_id=change_request.contract_id)
+    change = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+    change.contract = contract
+    if change.status != ChangeRequest.Status.PROPOSED:
+        raise ChangeRequestError(f"This change was already {change.get_status_display().lower()}.")
+    return contract, change
+
+
+def _change_close(*, change: ChangeRequest, actor: User, status: str, action: str, note: str = "") -> None:
+    change.status = status
+    change.decided_by = actor
+    change.decided_at = timezone.now()
+    change.save(update_fields=["status", "decided_by", "decided_at", "milestone"])
+    contract_event_record(
+        contract=change.contract,
+        actor=actor,
+        action=action,
+        note=_change_summary(change) + (f"\n{note}" if note else ""),
+    )
+
+
+@transaction.atomic
+def change_request_accept(*, change_request: ChangeRequest, actor: User) -> ChangeRequest:
+    """The other party agrees; the change is applied through the milestone services in this transaction."""
+    contract, change = _change_lock_open(change_request=change_request)
+    _require_active_party(contract=contract, actor=actor, doing="accept changes")
+    if actor.pk == change.proposed_by_id:
+        raise ChangeRequestError("You proposed this change; the other party accepts or declines it.")
+    why = f"Accepted change request #{change.pk}" + (f": {change.note}" if change.note else "")
+    try:
+        if change.kind == ChangeRequest.Kind.NEW_MILESTONE:
+            milestone = milestone_create(
+                contract=contract,
+                proposed_by=change.proposed_by,
+                title=change.title,
+                deliverables=change.deliverables,
+                amount=change.amount,
+                due_at=change.due_at,
+                note=f"Proposed in change request #{change.pk}",
+            )
+            milestone.contract = contract
+            change.milestone = milestone_approve(
+                milestone=milestone, actor=actor, note=f"Approved by accepting change request #{change.pk}"
+            )
+        elif change.kind == ChangeRequest.Kind.TERMS:
+            assert change.milestone is not None
+            if change.milestone.state not in UNFUNDED_STATES:
+                raise ChangeRequestError(
+                    "This milestone was funded after the change was proposed; propose a change order instead."
+                )
+            milestone_terms_apply(
+                milestone=change.milestone,
+                actor=actor,
+                title=change.title,
+                deliverables=change.deliverables,
+                amount=change.amount,
+                due_at=change.due_at,
+                note=why,
+            )
+        else:
+            assert change.milestone is not None and change.number is not None
+            milestone_change_order_apply(
+                milestone=change.milestone,
+                actor=actor,
+                amount=change.amount,
+                due_at=change.due_at,
+                change_number=change.number,
+                note=why,
+            )
+    except (MilestoneError, PaymentError) as exc:
+        raise ChangeRequestError(str(exc)) from exc
+    _change_close(change=change, actor=actor, status=ChangeRequest.Status.ACCEPTED, action="change_accepted")
+    _email_after_commit(
+        recipient=change.proposed_by,
+        subject=f"Your change on “{contract.title}” was accepted",
+        body=f"{actor} accepted: {_change_summary(change)}\n\n{_contract_url(contract)}",
+    )
+    return change
+
+
+@transaction.atomic
+def change_request_decline(*, change_request: ChangeRequest, actor: User, note: str = "") -> ChangeRequest:
+    """The other party says no; nothing about the milestones changes."""
+    contract, change = _change_lock_open(change_request=change_request)
+    if not contract.is_party(actor) or actor.pk == change.proposed_by_id:
+        raise ChangeRequestError("Only the other party can decline this change; you can withdraw your own.")
+    _change_close(
+        change=change, actor=actor, status=ChangeRequest.Status.DECLINED, action="change_declined", note=note.strip()
+    )
+    _email_after_commit(
+        recipient=change.proposed_by,
+        subject=f"Your change on “{contract.title}” was declined",
+        body=f"{actor} declined: {_change_summary(change)}\n{note.strip()}\n\n{_contract_url(contract)}",
+    )
+    return change
+
+
+@transaction.atomic
+def change_request_withdraw(*, change_request: ChangeRequest, actor: User) -> ChangeRequest:
+    """The proposer takes the change back; nothing about the milestones changes."""
+    _, change = _change_lock_open(change_request=change_request)
+    if actor.pk != change.proposed_by_id:
+        raise ChangeRequestError("Only the party who proposed this change can withdraw it.")
+    _change_close(change=change, actor=actor, status=ChangeRequest.Status.WITHDRAWN, action="change_withdrawn")
+    return change
+
+
+@transaction.atomic
+def contract_end(*, contract: Contract, actor: User, note: str = "") -> Contract:
+    """Either party ends the contract once no milestone holds money or waits for a decision about it.
+
+    Milestones still proposed are withdrawn or declined and approved ones cancelled, through
+    the milestone services, so each one's history says why; open change requests are declined.
+    """
+    contract = contract_lock(contract_id=contract.pk)
+    _require_active_party(contract=contract, actor=actor, doing="end it")
+    milestones = list(Milestone.objects.select_for_update().filter(contract=contract).order_by("pk"))
+    busy = [m for m in milestones if m.state in BLOCKING_END_STATES]
+    if busy:
+        names = ", ".join(f"“{m.title}” ({MilestoneState(m.state).label.lower()})" for m in busy)
+        raise ContractError(
+            f"The contract can't end while money is in escrow: {names}. Release, refund or resolve them first."
+        )
+    why = f"Contract ended by {actor}" + (f": {note.strip()}" if note.strip() else "")
+    for milestone in milestones:
+        milestone.contract = contract
+        if milestone.state == MilestoneState.PROPOSED:
+            if milestone.proposed_by_id == actor.pk:
+                milestone_withdraw(milestone=milestone, actor=actor, note=why)
+            else:
+                milestone_decline(milestone=milestone, actor=actor, note=why)
+        elif milestone.state == MilestoneState.APPROVED:
+            milestone_cancel(milestone=milestone, actor=actor, note=why)
+    for change in ChangeRequest.objects.select_for_update().filter(
+        contract=contract, status=ChangeRequest.Status.PROPOSED
+    ):
+        change.status = ChangeRequest.Status.DECLINED
+        change.decided_by, change.decided_at = actor, timezone.now()
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+    contract.status = Contract.Status.ENDED
+    contract.ended_at = timezone.now()
+    contract.ended_by = actor
+    contract.save(update_fields=["status", "ended_at", "ended_by"])
+    contract_event_record(contract=contract, actor=actor, action=ContractEvent.Action.ENDED, note=note.strip())
+    _email_after_commit(
+        recipient=_other_party(contract, actor),
+        subject=f"“{contract.title}” has ended",
+        body=f"{why}.\n\n{_contract_url(contract)}",
+    )
+    return contract

@@ -1,0 +1,183 @@
+"""Views of the contracts app: thin; every one finds the contract among those the viewer may see."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from contracts import selectors, services
+from contracts.errors import ContractError
+from contracts.forms import ChangeRequestForm, DecisionNoteForm, MessageForm
+from contracts.models import ChangeRequest, Contract
+from milestones.errors import MilestoneError
+from milestones.models import Milestone
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The form data of a POST (even an empty one, so the form is bound and says what's missing)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _contract_or_404(request: HttpRequest, contract_id: int) -> Contract:
+    """Outsiders get the same 404 as for a contract that doesn't exist."""
+    try:
+        return selectors.contracts_visible_to(user=request.user).get(pk=contract_id)
+    except Contract.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _back(contract: Contract, anchor: str = "") -> HttpResponse:
+    response = redirect("contracts:detail", contract_id=contract.pk)
+    response["Location"] += f"#{anchor}" if anchor else ""
+    return response
+
+
+@login_required
+def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
+    contract = _contract_or_404(request, contract_id)
+    context = {
+        "page": selectors.contract_page(contract=contract, viewer=request.user),
+        "message_form": MessageForm(),
+        "decision_form": DecisionNoteForm(),
+    }
+    return render(request, "contracts/contract_detail.html", context)
+
+
+@login_required
+def contract_messages(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """GET: the thread alone; POST: a new message. htmx gets the thread back in place, others a redirect."""
+    contract = _contract_or_404(request, contract_id)
+    in_place = bool(request.headers.get("HX-Request"))
+    form = MessageForm(_posted(request))
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.contract_message_post(
+                    contract=contract,
+                    author=request.user,
+                    body=form.cleaned_data["body"],
+                    form_token=form.cleaned_data["form_token"],
+                )
+            except ContractError as exc:
+                form.add_error(None, str(exc))
+            else:
+                form = MessageForm()
+        if not in_place:
+            for error in form.errors.get("__all__", []) + form.errors.get("body", []):
+                messages.error(request, error)
+            return _back(contract, "messages")
+    context = {
+        "contract": contract,
+        "thread": selectors.contract_messages(contract=contract),
+        "message_form": form,
+        "viewer_is_party": contract.is_party(request.user),
+    }
+    template = "contracts/partials/messages.html" if in_place else "contracts/messages.html"
+    return render(request, template, context)
+
+
+def _propose_change(request: HttpRequest, contract: Contract, milestone: Milestone | None) -> HttpResponse:
+    form = ChangeRequestForm(_posted(request), currency=contract.currency, milestone=milestone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_request_propose(
+                contract=contract,
+                proposed_by=request.user,
+                milestone=milestone,
+                terms=form.terms(),
+                note=form.cleaned_data["note"],
+                form_token=form.cleaned_data["form_token"],
+            )
+        except ContractError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Your change was sent; it takes effect when the other party accepts it.")
+            return _back(contract, "changes")
+    context = {"contract": contract, "milestone": milestone, "form": form}
+    return render(request, "contracts/change_form.html", context)
+
+
+@login_required
+def change_new_milestone(request: HttpRequest, contract_id: int) -> HttpResponse:
+    return _propose_change(request, _contract_or_404(request, contract_id), None)
+
+
+@login_required
+def change_milestone(request: HttpRequest, contract_id: int, milestone_id: int) -> HttpResponse:
+    contract = _contract_or_404(request, contract_id)
+    try:
+        milestone = selectors.contract_milestone(contract=contract, milestone_id=milestone_id)
+    except Milestone.DoesNotExist as exc:
+        raise Http404 from exc
+    return _propose_change(request, contract, milestone)
+
+
+def _change_or_404(contract: Contract, change_id: int) -> ChangeRequest:
+    try:
+        return selectors.change_request_visible(contract=contract, change_request_id=change_id)
+    except ChangeRequest.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@require_POST
+@login_required
+def change_accept(request: HttpRequest, contract_id: int, change_id: int) -> HttpResponse:
+    contract = _contract_or_404(request, contract_id)
+    change = _change_or_404(contract, change_id)
+    try:
+        services.change_request_accept(change_request=change, actor=request.user)
+    except (ContractError, MilestoneError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The change was accepted and applied.")
+    return _back(contract, "changes")
+
+
+@require_POST
+@login_required
+def change_decline(request: HttpRequest, contract_id: int, change_id: int) -> HttpResponse:
+    contract = _contract_or_404(request, contract_id)
+    change = _change_or_404(contract, change_id)
+    form = DecisionNoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        services.change_request_decline(change_request=change, actor=request.user, note=note)
+    except ContractError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "The change was declined; nothing changed.")
+    return _back(contract, "changes")
+
+
+@require_POST
+@login_required
+def change_withdraw(request: HttpRequest, contract_id: int, change_id: int) -> HttpResponse:
+    contract = _contract_or_404(request, contract_id)
+    change = _change_or_404(contract, change_id)
+    try:
+        services.change_request_withdraw(change_request=change, actor=request.user)
+    except ContractError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Your change was withdrawn; nothing changed.")
+    return _back(contract, "changes")
+
+
+@login_required
+def contract_end(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """GET: what ending means, and a confirm button; POST: end it."""
+    contract = _contract_or_404(request, contract_id)
+    form = DecisionNoteForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contract_end(contract=contract, actor=request.user, note=form.cleaned_data["note"])
+        except (ContractError, MilestoneError) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "The contract has ended.")
+        return _back(contract)
+    page = selectors.contract_page(contract=contract, viewer=request.user)
+    return render(request, "contracts/contract_end.html", {"page": page, "contract": contract, "form": form})

@@ -1,0 +1,13 @@
+"""Domain errors of the marketplace app; views turn them into messages, never 500s."""
+
+
+class MarketplaceError(Exception):
+    """A job or proposal action was refused; the message is safe to show to the user."""
+
+
+class JobError(MarketplaceError):
+    """A job can't be posted or changed as asked."""
+
+
+class ProposalError(MarketplaceError):
+    """A proposal can't be sent, changed, withdrawn, declined or accepted as asked."""

@@ -1,0 +1,340 @@
+"""Changes in the marketplace: jobs and proposals, up to the accepted proposal that starts a contract.
+
+Every change locks the job row first (then its proposals, ordered by pk), so a submit, an
+edit, a close and an accept on one job run one after another, never interleaved.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from contracts.errors import ContractError
+from contracts.models import Contract
+from contracts.services import MilestoneTerms, contract_start, due_at_from_date, milestone_terms_validate
+from marketplace.errors import JobError, ProposalError
+from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone, User
+from payments.money import CURRENCY_EXPONENTS, format_money
+
+DECLINED_BECAUSE_HIRED = "The client hired another freelancer for this job."
+DECLINED_BECAUSE_CLOSED = "The client closed this job without hiring."
+ALREADY_SENT = "That form was already sent; nothing was done twice."
+
+
+@dataclass(frozen=True)
+class ProposalMilestoneTerms:
+    """One row of a proposal: the amount already parsed into minor units, the due date a calendar day."""
+
+    title: str
+    deliverables: str
+    amount: int
+    due_date: date
+
+
+def _site_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _email_after_commit(*, recipient: User, subject: str, body: str) -> None:
+    """Emails go out only once the change is committed, so nobody hears of a rolled-back change."""
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"[Milestone] {subject}",
+            message=body,
+            from_email=None,
+            recipient_list=[recipient.email],
+            fail_silently=True,
+        )
+    )
+
+
+def job_event_record(
+    *, job: Job, actor: User, action: str, proposal: Proposal | None = None, note: str = ""
+) -> JobEvent:
+    return JobEvent.objects.create(job=job, proposal=proposal, actor=actor, action=action, note=note)
+
+
+def job_lock(*, job_id: int) -> Job:
+    """Re-read the job under a row lock: the first lock of every job and proposal change."""
+    return Job.objects.select_for_update().get(pk=job_id)
+
+
+@transaction.atomic
+def job_create(
+    *,
+    client: User,
+    title: str,
+    description: str,
+    budget: int,
+    currency: str,
+    category: str = "",
+    deadline: date | None = None,
+    form_token: uuid.UUID | None = None,
+) -> Job:
+    """A client posts a job; it is open for proposals until they close it or accept one.
+
+    `form_token` is the form's one-time token: a second POST of the same form posts nothing.
+    """
+    if form_token and Job.objects.filter(form_token=form_token).exists():
+        raise JobError(ALREADY_SENT)
+    if not client.is_client:
+        raise JobError("Your account doesn't act as a client; turn on the client role in your profile to post jobs.")
+    if not title.strip() or not description.strip():
+        raise JobError("A job needs a title and a description.")
+    if currency not in CURRENCY_EXPONENTS:
+        raise JobError(f"{currency} is not a supported currency.")
+    if budget <= 0 or budget > settings.JOB_MAX_BUDGET_MINOR:
+        raise JobError(
+            f"The budget must be above zero and at most {format_money(settings.JOB_MAX_BUDGET_MINOR, currency)}."
+        )
+    if category and category not in Job.Category.values:
+        raise JobError("Choose one of the listed categories.")
+    if deadline is not None and deadline < timezone.now().date():
+        raise JobError("The deadline can't be in the past.")
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                client=client,
+                title=title.strip(),
+                description=description.strip(),
+                budget=budget,
+                currency=currency,
+                category=category,
+                deadline=deadline,
+                form_token=form_token,
+            )
+    except IntegrityError as exc:
+        raise JobError(ALREADY_SENT) from exc
+    job_event_record(job=job, actor=client, action=JobEvent.Action.POSTED)
+    return job
+
+
+@transaction.atomic
+def job_close(*, job: Job, actor: User) -> Job:
+    """The client stops taking proposals; every proposal still waiting is declined with a notice."""
+    job = job_lock(job_id=job.pk)
+    if actor.pk != job.client_id:
+        raise JobError("Only the client who posted this job can close it.")
+    if job.status != Job.Status.OPEN:
+        raise JobError("This job is already closed.")
+    job.status = Job.Status.CLOSED
+    job.closed_at = timezone.now()
+    job.save(update_fields=["status", "closed_at"])
+    job_event_record(job=job, actor=actor, action=JobEvent.Action.CLOSED)
+    _proposals_decline_waiting(job=job, actor=actor, message=DECLINED_BECAUSE_CLOSED)
+    return job
+
+
+def _proposals_decline_waiting(*, job: Job, actor: User, message: str, keep: Proposal | None = None) -> None:
+    # `of=("self",)`: lock the proposals, not the freelancers' user rows joined for the emails.
+    waiting = (
+        Proposal.objects.select_for_update(of=("self",))
+        .filter(job=job, status=Proposal.Status.SUBMITTED)
+        .order_by("pk")
+    )
+    if keep is not None:
+        waiting = waiting.exclude(pk=keep.pk)
+    for proposal in waiting.select_related("freelancer"):
+        _proposal_decide(proposal=proposal, actor=actor, status=Proposal.Status.DECLINED, message=message)
+        job_event_record(
+            job=job, proposal=proposal, actor=actor, action=JobEvent.Action.PROPOSAL_DECLINED, note=message
+        )
+        _email_proposal_declined(proposal=proposal, job=job, message=message)
+
+
+def _proposal_decide(*, proposal: Proposal, actor: User, status: str, message: str = "") -> None:
+    proposal.status = status
+    proposal.decline_message = message
+    proposal.decided_at = timezone.now()
+    proposal.save(update_fields=["status", "decline_message", "decided_at", "updated_at"])
+
+
+def _email_proposal_declined(*, proposal: Proposal, job: Job, message: str) -> None:
+    _email_after_commit(
+        recipient=proposal.freelancer,
+        subject=f"Your proposal on “{job.title}” was declined",
+        body=(f"{message}\n\n" if message else "")
+        + f"Your proposal: {_site_url(reverse('marketplace:proposal_detail', args=[proposal.pk]))}",
+    )
+
+
+def proposal_milestones_validate(*, milestones: Sequence[ProposalMilestoneTerms], currency: str) -> None:
+    """The server's rules for a proposal's rows, whatever the form or the browser let through."""
+    maximum = settings.PROPOSAL_MAX_MILESTONES
+    if not milestones:
+        raise ProposalError("Add at least one milestone.")
+    if len(milestones) > maximum:
+        raise ProposalError(f"A proposal has at most {maximum} milestones.")
+    for number, row in enumerate(milestones, start=1):
+        terms = MilestoneTerms(
+            title=row.title,
+            deliverables=row.deliverables,
+            amount=row.amount,
+            due_at=due_at_from_date(due_date=row.due_date),
+        )
+        try:
+            milestone_terms_validate(terms=terms, currency=currency)
+        except ContractError as exc:
+            raise ProposalError(f"Milestone {number}: {exc}") from exc
+
+
+def _proposal_rows_replace(*, proposal: Proposal, milestones: Sequence[ProposalMilestoneTerms]) -> None:
+    proposal.milestones.all().delete()
+    ProposalMilestone.objects.bulk_create(
+        ProposalMilestone(
+            proposal=proposal,
+            position=position,
+            title=row.title.strip(),
+            deliverables=row.deliverables.strip(),
+            amount=row.amount,
+            due_date=row.due_date,
+        )
+        for position, row in enumerate(milestones, start=1)
+    )
+
+
+@transaction.atomic
+def proposal_submit(
+    *, job: Job, freelancer: User, cover_letter: str, milestones: Sequence[ProposalMilestoneTerms]
+) -> Proposal:
+    """A freelancer proposes on an open job: a cover letter and one or more milestone rows."""
+    job = job_lock(job_id=job.pk)
+    if job.client_id == freelancer.pk:
+        raise ProposalError("You posted this job, so you can't propose on it.")
+    if not freelancer.is_freelancer:
+        raise ProposalError("Your account doesn't act as a freelancer; turn on the freelancer role in your profile.")
+    if job.status != Job.Status.OPEN:
+        raise ProposalError("This job is closed to new proposals.")
+    if Proposal.objects.filter(job=job, freelancer=freelancer, status__in=Proposal.LIVE_STATUSES).exists():
+        raise ProposalError("You already have a proposal on this job; edit it instead of sending another.")
+    if not cover_letter.strip():
+        raise ProposalError("Write a cover letter: what you will do and why you are the right person.")
+    proposal_milestones_validate(milestones=milestones, currency=job.currency)
+    try:
+        # The partial unique index is the last guard should two submits slip past the check.
+        with transaction.atomic():
+            proposal = Proposal.objects.create(job=job, freelancer=freelancer, cover_letter=cover_letter.strip())
+    except IntegrityError as exc:
+        raise ProposalError("You already have a proposal on this job; edit it instead of sending another.") from exc
+    _proposal_rows_replace(proposal=proposal, milestones=milestones)
+    job_event_record(job=job, proposal=proposal, actor=freelancer, action=JobEvent.Action.PROPOSAL_SUBMITTED)
+    _email_after_commit(
+        recipient=job.client,
+        subject=f"New proposal on “{job.title}”",
+        body=f"{freelancer} sent a proposal. Compare proposals: "
+        + _site_url(reverse("marketplace:job_proposals", args=[job.pk])),
+    )
+    return proposal
+
+
+def _proposal_lock_waiting(*, proposal: Proposal) -> tuple[Job, Proposal]:
+    """Lock the job, then the proposal; refuse one that was already decided."""
+    job = job_lock(job_id=proposal.job_id)
+    locked = Proposal.objects.select_for_update(of=("self",)).select_related("freelancer").get(pk=proposal.pk)
+    locked.job = job
+    if locked.status != Proposal.Status.SUBMITTED:
+        raise ProposalError(f"This proposal was already {locked.get_status_display().lower()}.")
+    return job, locked
+
+
+@transaction.atomic
+def proposal_update(
+    *, proposal: Proposal, actor: User, cover_letter: str, milestones: Sequence[ProposalMilestoneTerms]
+) -> Proposal:
+    """The freelancer edits a proposal that is still waiting for the client's answer."""
+    job, proposal = _proposal_lock_waiting(proposal=proposal)
+    if actor.pk != proposal.freelancer_id:
+        raise ProposalError("Only the freelancer who sent this proposal can edit it.")
+    if job.status != Job.Status.OPEN:
+        raise ProposalError("This job is closed; the proposal can no longer change.")
+    if not cover_letter.strip():
+        raise ProposalError("Write a cover letter: what you will do and why you are the right person.")
+    proposal_milestones_validate(milestones=milestones, currency=job.currency)
+    proposal.cover_letter = cover_letter.strip()
+    proposal.save(update_fields=["cover_letter", "updated_at"])
+    _proposal_rows_replace(proposal=proposal, milestones=milestones)
+    job_event_record(job=job, proposal=proposal, actor=actor, action=JobEvent.Action.PROPOSAL_EDITED)
+    return proposal
+
+
+@transaction.atomic
+def proposal_withdraw(*, proposal: Proposal, actor: User) -> Proposal:
+    """The freelancer takes back a proposal still waiting for an answer; they may send a new one later."""
+    job, proposal = _proposal_lock_waiting(proposal=proposal)
+    if actor.pk != proposal.freelancer_id:
+        raise ProposalError("Only the freelancer who sent this proposal can withdraw it.")
+    _proposal_decide(proposal=proposal, actor=actor, status=Proposal.Status.WITHDRAWN)
+    job_event_record(job=job, proposal=proposal, actor=actor, action=JobEvent.Action.PROPOSAL_WITHDRAWN)
+    return proposal
+
+
+@transaction.atomic
+def proposal_decline(*, proposal: Proposal, actor: User, message: str = "") -> Proposal:
+    """The client says no, optionally with a message the freelancer sees."""
+    job, proposal = _proposal_lock_waiting(proposal=proposal)
+    if actor.pk != job.client_id:
+        raise ProposalError("Only the client who posted this job can decline its proposals.")
+    message = message.strip()
+    _proposal_decide(proposal=proposal, actor=actor, status=Proposal.Status.DECLINED, message=message)
+    job_event_record(job=job, proposal=proposal, actor=actor, action=JobEvent.Action.PROPOSAL_DECLINED, note=message)
+    _email_proposal_declined(proposal=proposal, job=job, message=message)
+    return proposal
+
+
+@transaction.atomic
+def proposal_accept(*, proposal: Proposal, actor: User) -> Contract:
+    """The client accepts: contract, approved milestones, job closed, the other proposals declined.
+
+    All in one transaction under the job's row lock, so two accepts at once on one job make
+    one contract; the loser finds the job closed and gets a domain error.
+    """
+    job = job_lock(job_id=proposal.job_id)
+    if actor.pk != job.client_id:
+        raise ProposalError("Only the client who posted this job can accept its proposals.")
+    if job.status != Job.Status.OPEN:
+        raise ProposalError("This job is closed: it already has a contract or was closed without hiring.")
+    _, proposal = _proposal_lock_waiting(proposal=proposal)
+    rows = list(proposal.milestones.order_by("position", "pk"))
+    past = [str(n) for n, row in enumerate(rows, start=1) if due_at_from_date(due_date=row.due_date) <= timezone.now()]
+    if past:
+        raise ProposalError(
+            f"The due date of milestone {', '.join(past)} has passed; ask the freelancer to update the proposal."
+        )
+    try:
+        contract = contract_start(
+            job=job,
+            proposal=proposal,
+            client=actor,
+            freelancer=proposal.freelancer,
+            title=job.title,
+            currency=job.currency,
+            milestones=[
+                MilestoneTerms(
+                    title=row.title,
+                    deliverables=row.deliverables,
+                    amount=row.amount,
+                    due_at=due_at_from_date(due_date=row.due_date),
+                )
+                for row in rows
+            ],
+        )
+    except ContractError as exc:
+        raise ProposalError(str(exc)) from exc
+    _proposal_decide(proposal=proposal, actor=actor, status=Proposal.Status.ACCEPTED)
+    job.status = Job.Status.CLOSED
+    job.closed_at = timezone.now()
+    job.save(update_fields=["status", "closed_at"])
+    job_event_record(job=job, proposal=proposal, actor=actor, action=JobEvent.Action.PROPOSAL_ACCEPTED)
+    _proposals_decline_waiting(job=job, actor=actor, message=DECLINED_BECAUSE_HIRED, keep=proposal)
+    _email_after_commit(
+        recipient=proposal.freelancer,
+        subject=f"Your proposal on “{job.title}” was accepted",
+        body="Your contract has started: " + _site_url(reverse("contracts:detail", args=[contract.pk])),
+    )
+    return contract

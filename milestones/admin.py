@@ -1,0 +1,80 @@
+"""Milestones in Django admin: read-only. Every change goes through the services (and the site's pages)."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from milestones.models import DeliverableFile, Milestone, MilestoneEvent, Submission
+from payments.money import format_money
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MilestoneEventInline(ReadOnlyInline):
+    model = MilestoneEvent
+    fields = ["at", "actor", "action", "from_state", "to_state", "note"]
+    readonly_fields = fields
+
+
+class SubmissionInline(ReadOnlyInline):
+    model = Submission
+    fields = ["revision", "submitted_by", "submitted_at", "message", "changes_requested_note"]
+    readonly_fields = fields
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(admin.ModelAdmin):
+    list_display = ["title", "contract", "state", "amount_display", "due_at", "auto_release_at"]
+    list_filter = ["state", "currency"]
+    search_fields = ["title", "contract__title", "contract__client__email", "contract__freelancer__email"]
+    list_select_related = ["contract"]
+    readonly_fields = [f.name for f in Milestone._meta.fields] + ["page_link"]
+    inlines = [SubmissionInline, MilestoneEventInline]
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj: Milestone) -> str:
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description="Milestone page")
+    def page_link(self, obj: Milestone) -> str:
+        return format_html(
+            '<a href="{}">Open the milestone page (actions, files, history)</a>',
+            reverse("milestones:detail", args=[obj.pk]),
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(DeliverableFile)
+class DeliverableFileAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "submission", "size", "sha256", "uploaded_at"]
+    search_fields = ["original_name", "sha256"]
+    readonly_fields = ["submission", "original_name", "size", "sha256", "uploaded_at", "download_link"]
+    exclude = ["file"]
+
+    @admin.display(description="Download")
+    def download_link(self, obj: DeliverableFile) -> str:
+        url = reverse("milestones:file_download", args=[obj.submission.milestone_id, obj.pk])
+        return format_html('<a href="{}">Download (as an attachment)</a>', url)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,168 @@
+"""Forms for the milestone actions. Each carries a one-time token, passed to the service as its idempotency key."""
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+
+from milestones.models import Milestone
+from payments.money import AmountError, format_amount_plain, parse_amount
+
+TEST_CARD_HELP = "Test mode: 4242 4242 4242 4242 succeeds; no real card is charged."
+
+
+class ActionForm(forms.Form):
+    """A state-changing form: its token makes a double click, a second tab or a retry count once."""
+
+    token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, milestone: Milestone | None = None, **kwargs: Any) -> None:
+        self.milestone = milestone
+        kwargs.setdefault("initial", {}).setdefault("token", uuid.uuid4())
+        super().__init__(*args, **kwargs)
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"milestone-form:{self.cleaned_data['token']}"
+
+    def _amount(self, field: str, *, required: bool, maximum: int | None = None) -> int | None:
+        text = (self.cleaned_data.get(field) or "").strip()
+        if not text:
+            if required:
+                raise forms.ValidationError("Enter an amount.")
+            return None
+        currency = self.milestone.currency if self.milestone else "USD"
+        try:
+            return parse_amount(text, currency=currency, maximum=maximum)
+        except AmountError as error:
+            raise forms.ValidationError(str(error)) from error
+
+
+class NoteForm(ActionForm):
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class RequiredNoteForm(ActionForm):
+    note = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class FundForm(ActionForm):
+    card_number = forms.CharField(
+        label="Card number for the shortfall",
+        required=False,
+        max_length=23,
+        help_text=TEST_CARD_HELP,
+        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )
+
+    def clean_card_number(self) -> str:
+        return "".join((self.cleaned_data.get("card_number") or "").split())
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented recipe)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        single = super().clean
+        if isinstance(data, list | tuple) and data:
+            return [single(item, initial) for item in data]
+        cleaned = single(data or None, initial)
+        return [cleaned] if cleaned else []
+
+
+class SubmitForm(ActionForm):
+    message = forms.CharField(label="Message to the client", widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+    files = MultipleFileField(label="Files")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        extensions = sorted(settings.DELIVERABLE_ALLOWED_EXTENSIONS)
+        mb = settings.DELIVERABLE_MAX_BYTES / (1024 * 1024)
+        self.fields["files"].help_text = (
+            f"One or more files, up to {mb:g} MB each. Accepted: {', '.join(extensions)}. "
+            "Each file's size and SHA-256 are recorded as proof of delivery."
+        )
+        self.fields["files"].widget.attrs["accept"] = ",".join(f".{ext}" for ext in extensions)
+
+
+class ReleaseForm(ActionForm):
+    bonus = forms.CharField(label="Bonus (optional)", required=False, max_length=20)
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def clean_bonus(self) -> int:
+        return self._amount("bonus", required=False) or 0
+
+
+class RefundForm(ActionForm):
+    FULL, PARTIAL = "full", "partial"
+    kind = forms.ChoiceField(
+        label="How much",
+        choices=[(FULL, "Refund the full amount"), (PARTIAL, "Refund part; the rest is released to me")],
+        widget=forms.RadioSelect,
+        initial=FULL,
+    )
+    amount = forms.CharField(label="Amount to refund", required=False, max_length=20)
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("kind") == self.PARTIAL:
+            try:
+                maximum = self.milestone.amount if self.milestone else None
+                cleaned["refund_amount"] = self._amount("amount", required=True, maximum=maximum)
+            except forms.ValidationError as error:
+                self.add_error("amount", error)
+        else:
+            cleaned["refund_amount"] = None
+        return cleaned
+
+
+class DisputeForm(ActionForm):
+    reason = forms.CharField(label="What is wrong?", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+class ResolveForm(ActionForm):
+    freelancer_amount = forms.CharField(label="To the freelancer", max_length=20)
+    note = forms.CharField(label="Reasons", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.milestone is not None:
+            amount = format_amount_plain(self.milestone.amount, self.milestone.currency)
+            self.fields["freelancer_amount"].help_text = f"From 0 to {amount}; the rest goes back to the client."
+
+    def clean_freelancer_amount(self) -> int:
+        text = (self.cleaned_data.get("freelancer_amount") or "").strip()
+        if text in {"0", "0.0", "0.00"}:
+            return 0
+        return self._amount(
+            "freelancer_amount", required=True, maximum=self.milestone.amount if self.milestone else None
+        )
+
+
+class FundManyForm(ActionForm):
+    milestones = forms.ModelMultipleChoiceField(
+        queryset=Milestone.objects.none(), widget=forms.CheckboxSelectMultiple, label="Milestones to fund"
+    )
+    card_number = FundForm.base_fields["card_number"]
+
+    def __init__(self, *args: Any, fundable: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if fundable is not None:
+            self.fields["milestones"].queryset = fundable
+        self.fields["milestones"].error_messages["invalid_choice"] = (
+            "One of the chosen milestones can no longer be funded; the list below is current."
+        )
+
+    def clean_card_number(self) -> str:
+        return "".join((self.cleaned_data.get("card_number") or "").split())

@@ -1,0 +1,153 @@
+"""Reads for the milestones app: what a viewer may see and do, and the timers that are running."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django_fsm import has_transition_perm
+
+from contracts.models import Contract
+from marketplace.models import User
+from milestones.models import DeliverableFile, Milestone, MilestoneEvent, MilestoneState, Submission
+
+# The transitions a person fires from the milestone page, in the order the page offers them.
+# auto_release belongs to the timers; it is never a button.
+PAGE_ACTIONS = (
+    "approve",
+    "decline",
+    "withdraw",
+    "fund",
+    "submit",
+    "release",
+    "request_changes",
+    "refund",
+    "cancel",
+    "open_dispute",
+    "withdraw_dispute",
+    "resolve",
+)
+
+
+def milestones_visible_to(*, user: User) -> QuerySet[Milestone]:
+    """The milestones this user may open: their own contracts' (both sides), or every one for staff."""
+    queryset = Milestone.objects.select_related("contract", "contract__client", "contract__freelancer")
+    if not user.is_authenticated:
+        return queryset.none()
+    if user.is_staff:
+        return queryset
+    return queryset.filter(Q(contract__client=user) | Q(contract__freelancer=user))
+
+
+def milestone_actions_for(*, milestone: Milestone, user: User) -> list[str]:
+    """The transitions this viewer may fire now, checked against the declaration on the model."""
+    actions = [name for name in PAGE_ACTIONS if has_transition_perm(getattr(milestone, name), user)]
+    if "withdraw_dispute" in actions:
+        opened = milestone_dispute_opener(milestone=milestone)
+        if opened is None or opened.actor_id != user.pk:
+            actions.remove("withdraw_dispute")
+    return actions
+
+
+def milestone_dispute_opener(*, milestone: Milestone) -> MilestoneEvent | None:
+    """The audit row of the latest dispute opened on this milestone: who opened it, and from which state."""
+    return milestone.events.filter(action="open_dispute").order_by("-at", "-pk").first()
+
+
+def milestone_submissions(*, milestone: Milestone) -> QuerySet[Submission]:
+    """Every revision, newest first, with its files."""
+    return (
+        milestone.submissions.select_related("submitted_by")
+        .prefetch_related(Prefetch("files", queryset=DeliverableFile.objects.order_by("pk")))
+        .order_by("-revision")
+    )
+
+
+def milestone_history(*, milestone: Milestone) -> QuerySet[MilestoneEvent]:
+    return milestone.events.select_related("actor").order_by("at", "pk")
+
+
+def deliverable_for_download(*, user: User, milestone_id: int, file_id: int) -> DeliverableFile:
+    """The file, only if it belongs to that milestone and the user is a party or staff (else DoesNotExist)."""
+    visible = milestones_visible_to(user=user)
+    return DeliverableFile.objects.select_related("submission").get(
+        pk=file_id, submission__milestone_id=milestone_id, submission__milestone__in=visible
+    )
+
+
+def contract_fundable_milestones(*, user: User, contract_id: int) -> tuple[Contract, QuerySet[Milestone]]:
+    """The contract's approved milestones, for its client only (else Contract.DoesNotExist)."""
+    contract = Contract.objects.get(pk=contract_id, client=user)
+    return contract, contract.milestones.filter(state=MilestoneState.APPROVED).order_by("position", "pk")
+
+
+# --- Timers -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MilestoneTimer:
+    """A running deadline shown with a live countdown."""
+
+    kind: str  # "auto_release", "review_paused" or "due"
+    label: str  # e.g. "auto-release"
+    deadline: datetime | None
+    text: str  # rendered on the server; countdown.js keeps it current
+
+
+def milestone_timers(*, milestone: Milestone, now: datetime | None = None) -> list[MilestoneTimer]:
+    now = now or timezone.now()
+    timers = []
+    if milestone.state == MilestoneState.SUBMITTED and milestone.auto_release_at is not None:
+        timers.append(
+            MilestoneTimer(
+                kind="auto_release",
+                label="auto-release",
+                deadline=milestone.auto_release_at,
+                text=countdown_text(label="auto-release", deadline=milestone.auto_release_at, now=now),
+            )
+        )
+    if milestone.state == MilestoneState.DISPUTED and milestone.review_time_remaining is not None:
+        timers.append(
+            MilestoneTimer(
+                kind="review_paused",
+                label="review clock",
+                deadline=None,
+                text=f"review clock paused with {duration_text(milestone.review_time_remaining.total_seconds())} left",
+            )
+        )
+    if milestone.state in (MilestoneState.PROPOSED, MilestoneState.APPROVED, MilestoneState.FUNDED):
+        timers.append(
+            MilestoneTimer(
+                kind="due",
+                label="due",
+                deadline=milestone.due_at,
+                text=countdown_text(label="due", deadline=milestone.due_at, now=now),
+            )
+        )
+    return timers
+
+
+def duration_text(seconds: float) -> str:
+    """The two largest units: "13 days 4 hours", "5 hours 10 minutes", "3 minutes", "less than a minute".
+
+    static/js/countdown.js mirrors this so the page reads the same after it ticks.
+    """
+    total_minutes = int(seconds // 60)
+    days, rest = divmod(total_minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    shown = []
+    for value, unit in parts:
+        if value or shown:
+            shown.append((value, unit))
+        if len(shown) == 2:
+            break
+    words = [f"{value} {unit}{'' if value == 1 else 's'}" for value, unit in shown if value]
+    return " ".join(words) or "less than a minute"
+
+
+def countdown_text(*, label: str, deadline: datetime, now: datetime) -> str:
+    seconds = (deadline - now).total_seconds()
+    if seconds >= 0:
+        return f"{label} in {duration_text(seconds)}"
+    if label == "due":
+        return f"overdue by {duration_text(-seconds)}"
+    return f"{label} is due now"

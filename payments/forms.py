@@ -1,0 +1,66 @@
+"""Wallet forms. Each carries a one-time token that the service uses as its idempotency key."""
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from payments.money import CURRENCY_CHOICES, AmountError, parse_amount
+
+TEST_CARDS_HELP = (
+    "Test mode, no real card is charged: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined, "
+    "4000 0000 0000 0119 fails with a network error."
+)
+
+FORM_EXPIRED = "This form has expired or was changed. Reload the page and try again."
+
+
+class WalletForm(forms.Form):
+    """Amount + currency + one-time token; `amount_minor` holds the parsed amount once valid."""
+
+    amount = forms.CharField(label="Amount", max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    currency = forms.ChoiceField(label="Currency", choices=CURRENCY_CHOICES, initial="USD")
+    token = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={"required": FORM_EXPIRED, "invalid": FORM_EXPIRED},
+    )
+    maximum_setting = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).setdefault("token", uuid.uuid4())
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        currency, text = cleaned.get("currency"), cleaned.get("amount")
+        if currency and text is not None:
+            try:
+                cleaned["amount_minor"] = parse_amount(
+                    text, currency=currency, maximum=getattr(settings, self.maximum_setting)
+                )
+            except AmountError as error:
+                self.add_error("amount", str(error))
+        return cleaned
+
+    @property
+    def idempotency_key(self) -> str:
+        return str(self.cleaned_data["token"])
+
+
+class AddFundsForm(WalletForm):
+    prefix = "add"  # both wallet forms share a page: prefixes keep their field ids unique
+    maximum_setting = "MAX_DEPOSIT_MINOR"
+    card_number = forms.CharField(
+        label="Card number",
+        max_length=23,
+        help_text=TEST_CARDS_HELP,
+        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )
+
+    field_order = ["amount", "currency", "card_number", "token"]
+
+
+class WithdrawForm(WalletForm):
+    prefix = "withdraw"
+    maximum_setting = "MAX_PAYOUT_MINOR"

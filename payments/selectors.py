@@ -1,0 +1,161 @@
+"""Reads of the ledger: balances, earnings, statements and per-milestone totals."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+
+from payments.models import (
+    AccountKind,
+    Balance,
+    EarningsLot,
+    Entry,
+    EntryDirection,
+    Payout,
+    TransactionKind,
+)
+
+K, T = AccountKind, TransactionKind
+CREDIT, DEBIT = Q(direction=EntryDirection.CREDIT), Q(direction=EntryDirection.DEBIT)
+ESCROW, CLIENT, FEES = Q(account__kind=K.ESCROW), Q(account__kind=K.CLIENT_BALANCE), Q(account__kind=K.PLATFORM_FEES)
+
+
+def _kinds(*kinds: str) -> Q:
+    return Q(transaction__kind__in=kinds)
+
+
+@dataclass(frozen=True)
+class MilestoneMoney:
+    """What happened to one milestone's money, in minor units of its currency.
+
+    funded: put into escrow (fund, plus change-order increases, minus decreases);
+    released: gross amount that left escrow to the freelancer side (share + fee);
+    fee: platform fees on the release, split and bonus; refunded: escrow back to the client;
+    bonus: gross bonus paid from the client balance; in_escrow: held now.
+    """
+
+    funded: int = 0
+    released: int = 0
+    fee: int = 0
+    refunded: int = 0
+    bonus: int = 0
+    in_escrow: int = 0
+
+
+def milestone_money_totals(*, milestone_ids: Iterable[int]) -> dict[int, MilestoneMoney]:
+    """Totals per milestone in ONE query, whatever the number of milestones; unknown ids get zeros."""
+    ids = list(dict.fromkeys(milestone_ids))
+    totals = {milestone_id: MilestoneMoney() for milestone_id in ids}
+    if not ids:
+        return totals
+
+    def total(condition: Q) -> Sum:
+        return Sum("amount", filter=condition, default=0)
+
+    rows = (
+        Entry.objects.filter(transaction__milestone_id__in=ids)
+        .values("transaction__milestone_id")
+        .annotate(
+            funded=total(ESCROW & CREDIT & _kinds(T.FUND, T.CHANGE)) - total(ESCROW & DEBIT & _kinds(T.CHANGE)),
+            released=total(ESCROW & DEBIT & _kinds(T.RELEASE, T.SPLIT)) - total(CLIENT & CREDIT & _kinds(T.SPLIT)),
+            fee=total(FEES & CREDIT & _kinds(T.RELEASE, T.SPLIT, T.BONUS)),
+            refunded=total(CLIENT & CREDIT & _kinds(T.REFUND, T.SPLIT)),
+            bonus=total(CLIENT & DEBIT & _kinds(T.BONUS)),
+            in_escrow=total(ESCROW & CREDIT) - total(ESCROW & DEBIT),
+        )
+        .order_by()
+    )
+    for row in rows:
+        milestone_id = row.pop("transaction__milestone_id")
+        totals[milestone_id] = MilestoneMoney(**row)
+    return totals
+
+
+def client_balance(*, user: Any, currency: str) -> int:
+    """The user's client balance in one currency (0 if they never had one)."""
+    amount = (
+        Balance.objects.filter(account__kind=K.CLIENT_BALANCE, account__user=user, account__currency=currency)
+        .values_list("amount", flat=True)
+        .first()
+    )
+    return amount or 0
+
+
+def client_balances(*, user: Any) -> dict[str, int]:
+    """Every currency the user has a client balance in, with its amount."""
+    rows = Balance.objects.filter(account__kind=K.CLIENT_BALANCE, account__user=user).order_by("currency")
+    return dict(rows.values_list("currency", "amount"))
+
+
+@dataclass(frozen=True)
+class PendingLot:
+    amount: int
+    available_at: datetime
+    milestone_title: str
+
+
+@dataclass(frozen=True)
+class EarningsSummary:
+    currency: str
+    pending: int
+    available: int
+    in_flight: int
+    pending_lots: tuple[PendingLot, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.pending or self.available or self.in_flight)
+
+
+def earnings_summary(*, user: Any, currency: str) -> EarningsSummary:
+    """Pending (with when each lot becomes available), available to withdraw, and in flight."""
+    amounts = dict(
+        Balance.objects.filter(
+            account__user=user,
+            account__currency=currency,
+            account__kind__in=[K.PENDING_EARNINGS, K.AVAILABLE_EARNINGS, K.PAYOUTS_IN_FLIGHT],
+        ).values_list("account__kind", "amount")
+    )
+    lots = (
+        EarningsLot.objects.filter(freelancer=user, currency=currency, matured_transaction__isnull=True)
+        .select_related("milestone")
+        .order_by("available_at", "pk")
+    )
+    return EarningsSummary(
+        currency=currency,
+        pending=amounts.get(K.PENDING_EARNINGS, 0),
+        available=amounts.get(K.AVAILABLE_EARNINGS, 0),
+        in_flight=amounts.get(K.PAYOUTS_IN_FLIGHT, 0),
+        pending_lots=tuple(
+            PendingLot(
+                amount=lot.amount,
+                available_at=lot.available_at,
+                milestone_title=lot.milestone.title if lot.milestone else "",
+            )
+            for lot in lots
+        ),
+    )
+
+
+def earnings_currencies(*, user: Any) -> list[str]:
+    """Currencies in which the user has ever had earnings accounts."""
+    rows = Balance.objects.filter(
+        account__user=user,
+        account__kind__in=[K.PENDING_EARNINGS, K.AVAILABLE_EARNINGS, K.PAYOUTS_IN_FLIGHT],
+    )
+    return sorted(set(rows.values_list("currency", flat=True)))
+
+
+def statement_for_user(*, user: Any) -> QuerySet[Entry]:
+    """Every entry on the user's own accounts, newest first, with its transaction and account."""
+    return (
+        Entry.objects.filter(account__user=user)
+        .select_related("transaction", "account")
+        .order_by("-transaction__created_at", "-pk")
+    )
+
+
+def payouts_for_user(*, user: Any, limit: int = 20) -> list[Payout]:
+    return list(Payout.objects.filter(user=user).order_by("-requested_at", "-pk")[:limit])

@@ -1,0 +1,150 @@
+"""Wallet pages: thin views over the ledger's services and selectors; each user sees only their own money."""
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from allauth.account.decorators import reauthentication_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from payments import selectors, services
+from payments.errors import PaymentError
+from payments.forms import AddFundsForm, WithdrawForm
+from payments.models import AccountKind, Entry
+from payments.money import format_amount_plain, format_money
+
+STATEMENT_PAGE_SIZE = 50
+RECENT_ACTIVITY = 8
+
+
+def _wallet_page(
+    request: HttpRequest,
+    *,
+    add_funds_form: AddFundsForm | None = None,
+    withdraw_form: WithdrawForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    balances = selectors.client_balances(user=user)
+    earnings = [
+        selectors.earnings_summary(user=user, currency=currency)
+        for currency in selectors.earnings_currencies(user=user)
+    ]
+    context = {
+        "balances": balances,
+        "add_funds_form": add_funds_form or AddFundsForm(),
+        "withdraw_form": withdraw_form or WithdrawForm(),
+        "earnings": earnings,
+        "show_earnings": bool(earnings) or user.is_freelancer,
+        "payouts": selectors.payouts_for_user(user=user, limit=10),
+        "recent_entries": list(selectors.statement_for_user(user=user)[:RECENT_ACTIVITY]),
+    }
+    return render(request, "payments/wallet.html", context, status=status)
+
+
+@login_required
+@require_GET
+def wallet(request: HttpRequest) -> HttpResponse:
+    return _wallet_page(request)
+
+
+@login_required
+@require_POST
+def add_funds(request: HttpRequest) -> HttpResponse:
+    form = AddFundsForm(request.POST)
+    if not form.is_valid():
+        return _wallet_page(request, add_funds_form=form, status=400)
+    amount, currency = form.cleaned_data["amount_minor"], form.cleaned_data["currency"]
+    try:
+        posted = services.deposit(
+            user=request.user,
+            amount=amount,
+            currency=currency,
+            card_number=form.cleaned_data["card_number"],
+            idempotency_key=form.idempotency_key,
+        )
+    except PaymentError as error:
+        messages.error(request, str(error))
+    else:
+        if posted.replayed:
+            messages.info(request, "That deposit was already recorded; your card was not charged again.")
+        else:
+            messages.success(request, f"{format_money(amount, currency)} was added to your balance.")
+    return redirect("payments:wallet")
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def withdraw(request: HttpRequest) -> HttpResponse:
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return _wallet_page(request, withdraw_form=form, status=400)
+    amount, currency = form.cleaned_data["amount_minor"], form.cleaned_data["currency"]
+    try:
+        payout = services.payout_request(
+            user=request.user, amount=amount, currency=currency, idempotency_key=form.idempotency_key
+        )
+    except PaymentError as error:
+        messages.error(request, str(error))
+    else:
+        if payout.replayed:
+            messages.info(request, "That withdrawal was already requested; nothing was done twice.")
+        else:
+            messages.success(
+                request, f"Withdrawal of {format_money(amount, currency)} requested. It is on its way to your bank."
+            )
+    return redirect("payments:wallet")
+
+
+@login_required
+@require_GET
+def statement(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.statement_for_user(user=request.user), STATEMENT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "payments/statement.html", {"page": page})
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv rows."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_cell_defuse(text: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; memos contain user-chosen titles."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _statement_rows(entries: Any) -> Iterator[list[str]]:
+    yield ["date", "transaction", "kind", "description", "account", "currency", "amount"]
+    entry: Entry
+    for entry in entries.iterator(chunk_size=500):
+        yield [
+            timezone.localtime(entry.transaction.created_at).isoformat(timespec="seconds"),
+            str(entry.transaction_id),
+            entry.transaction.kind,
+            csv_cell_defuse(entry.transaction.memo),
+            AccountKind(entry.account.kind).label,
+            entry.currency,
+            format_amount_plain(entry.signed_amount, entry.currency),
+        ]
+
+
+@login_required
+@require_GET
+def statement_csv(request: HttpRequest) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    rows = _statement_rows(selectors.statement_for_user(user=request.user))
+    response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
+    filename = f"milestone-statement-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,43 @@
+"""`seed_demo` creates jobs, proposals in every outcome and contracts, through the services, once."""
+
+import pytest
+from django.core.management import call_command
+
+from contracts.models import ChangeRequest, Contract, ContractMessage
+from marketplace.demo import DEMO_JOBS
+from marketplace.models import Job, Proposal
+from milestones.models import MilestoneState
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts() -> tuple[int, ...]:
+    return (
+        Job.objects.count(),
+        Proposal.objects.count(),
+        Contract.objects.count(),
+        ContractMessage.objects.count(),
+        ChangeRequest.objects.count(),
+    )
+
+
+def test_seed_demo_creates_jobs_proposals_and_contracts_idempotently():
+    # When the seed runs
+    call_command("seed_demo")
+    # Then every demo job exists, with proposals open, declined, withdrawn and accepted
+    titles = set(Job.objects.values_list("title", flat=True))
+    assert {spec.title for spec in DEMO_JOBS} <= titles
+    statuses = set(
+        Proposal.objects.filter(job__title__in=[s.title for s in DEMO_JOBS]).values_list("status", flat=True)
+    )
+    assert statuses == {"submitted", "declined", "withdrawn", "accepted"}
+    # And the accepted ones became contracts whose milestones are approved, with a message thread
+    ours = Contract.objects.filter(job__title__in=[s.title for s in DEMO_JOBS])
+    assert ours.count() == 2
+    for contract in ours:
+        assert set(contract.milestones.values_list("state", flat=True)) == {MilestoneState.APPROVED}
+        assert contract.messages.exists()
+    # And running it again adds nothing
+    before = _counts()
+    call_command("seed_demo")
+    assert _counts() == before

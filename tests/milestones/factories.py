@@ -1,0 +1,94 @@
+"""Milestones in any state, moved there through the services so the ledger is always consistent."""
+
+import datetime as dt
+import uuid
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from contracts.models import Contract
+from marketplace.models import User
+from marketplace.selectors import user_system_actor
+from milestones import services
+from milestones.models import Milestone, MilestoneState
+from payments.services import deposit
+from tests.factories import ContractFactory, UserFactory
+
+TEST_CARD = "4242424242424242"
+S = MilestoneState
+
+
+def client_deposit(*, user: User, amount: int, currency: str = "USD") -> None:
+    deposit(user=user, amount=amount, currency=currency, card_number=TEST_CARD, idempotency_key=uuid.uuid4().hex)
+
+
+def funded_contract(*, balance: int = 500_000, **contract_fields: object) -> Contract:
+    """A contract whose client has `balance` (minor units) to spend."""
+    contract = ContractFactory(**contract_fields)
+    if balance:
+        client_deposit(user=contract.client, amount=balance, currency=contract.currency)
+    return contract
+
+
+def deliverable(name: str = "report.pdf", content: bytes = b"%PDF-1.4 the work\n") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def staff_user() -> User:
+    return UserFactory(is_staff=True, email=f"staff-{uuid.uuid4().hex[:8]}@example.com")
+
+
+def milestone_in_state(
+    state: str,
+    *,
+    contract: Contract | None = None,
+    amount: int = 50_000,
+    disputed_from: str = S.SUBMITTED,
+    dispute_opener: str = "client",
+    title: str | None = None,
+) -> Milestone:
+    """A milestone proposed by the freelancer and moved to `state` through the services.
+
+    disputed: from `disputed_from` (funded or submitted), opened by `dispute_opener`.
+    released: released by the client; refunded: fully refunded by the freelancer.
+    """
+    contract = contract or funded_contract()
+    client, freelancer = contract.client, contract.freelancer
+    milestone = services.milestone_create(
+        contract=contract,
+        proposed_by=freelancer,
+        title=title or f"Milestone {uuid.uuid4().hex[:6]}",
+        deliverables="Working code and a short report.",
+        amount=amount,
+        due_at=timezone.now() + dt.timedelta(days=10),
+    )
+    if state == S.PROPOSED:
+        return milestone
+    if state == S.CANCELLED:
+        return services.milestone_decline(milestone=milestone, actor=client, note="Not now")
+    milestone = services.milestone_approve(milestone=milestone, actor=client)
+    if state == S.APPROVED:
+        return milestone
+    milestone = services.milestone_fund(milestone=milestone, actor=client)
+    if state == S.FUNDED or (state == S.DISPUTED and disputed_from == S.FUNDED):
+        if state == S.DISPUTED:
+            opener = client if dispute_opener == "client" else freelancer
+            return services.milestone_open_dispute(milestone=milestone, actor=opener, reason="It is late")
+        return milestone
+    milestone = services.milestone_submit(
+        milestone=milestone, actor=freelancer, message="Here it is", files=[deliverable()]
+    )
+    if state == S.SUBMITTED:
+        return milestone
+    if state == S.DISPUTED:
+        opener = client if dispute_opener == "client" else freelancer
+        return services.milestone_open_dispute(milestone=milestone, actor=opener, reason="It does not work")
+    if state == S.RELEASED:
+        return services.milestone_release(milestone=milestone, actor=client)
+    if state == S.REFUNDED:
+        return services.milestone_refund(milestone=milestone, actor=freelancer, note="Could not finish")
+    raise ValueError(f"Unknown state {state!r}")
+
+
+def system_actor() -> User:
+    return user_system_actor()

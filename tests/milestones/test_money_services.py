@@ -1,0 +1,311 @@
+"""The money-moving milestone services: fund, submit, request changes, release, refund, disputes, change orders."""
+
+import datetime as dt
+import hashlib
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from milestones import services
+from milestones.errors import MilestoneActionNotAllowed, MilestoneError, MilestoneRequestReplayed
+from milestones.models import MilestoneState
+from payments.errors import PaymentDeclined, PaymentError
+from payments.selectors import client_balance, earnings_summary, milestone_money_totals
+from tests.factories import ContractFactory
+from tests.milestones.factories import (
+    TEST_CARD,
+    client_deposit,
+    deliverable,
+    funded_contract,
+    milestone_in_state,
+    staff_user,
+)
+
+pytestmark = pytest.mark.django_db
+S = MilestoneState
+
+
+def money(milestone):
+    return milestone_money_totals(milestone_ids=[milestone.pk])[milestone.pk]
+
+
+def test_fund_moves_the_amount_from_the_balance_into_escrow_and_audits_it():
+    # Given an approved milestone and a client with $5,000
+    milestone = milestone_in_state(S.APPROVED, amount=120_000)
+    client = milestone.contract.client
+
+    # When the client funds it
+    milestone = services.milestone_fund(milestone=milestone, actor=client, idempotency_key="form-fund")
+
+    # Then the money sits in escrow, the balance went down and the history says who did it
+    assert milestone.state == S.FUNDED and milestone.funded_at is not None
+    assert money(milestone).in_escrow == 120_000
+    assert client_balance(user=client, currency="USD") == 500_000 - 120_000
+    event = milestone.events.last()
+    assert (event.action, event.actor_id, event.from_state, event.to_state) == ("fund", client.pk, "approved", "funded")
+
+
+def test_a_short_balance_is_refused_with_a_clear_message_unless_a_card_pays_the_difference():
+    # Given a client with $100 and a $300 milestone
+    contract = funded_contract(balance=10_000)
+    milestone = milestone_in_state(S.APPROVED, contract=contract, amount=30_000)
+
+    # When funding without a card, it is refused and nothing moves
+    with pytest.raises(MilestoneError, match="short"):
+        services.milestone_fund(milestone=milestone, actor=contract.client)
+    milestone.refresh_from_db()
+    assert milestone.state == S.APPROVED and money(milestone).in_escrow == 0
+
+    # When a declined card is given, still nothing moves
+    with pytest.raises(PaymentDeclined):
+        services.milestone_fund(milestone=milestone, actor=contract.client, card_number="4000000000000002")
+    assert client_balance(user=contract.client, currency="USD") == 10_000
+
+    # When the test card pays the $200 shortfall, the milestone is funded and the balance is used up
+    services.milestone_fund(milestone=milestone, actor=contract.client, card_number=TEST_CARD, idempotency_key="k1")
+    assert money(milestone).in_escrow == 30_000
+    assert client_balance(user=contract.client, currency="USD") == 0
+
+
+def test_fund_many_funds_all_or_none_in_one_go():
+    # Given three approved milestones of one contract and money for all three
+    contract = funded_contract(balance=150_000)
+    first, second, third = (milestone_in_state(S.APPROVED, contract=contract, amount=50_000) for _ in range(3))
+
+    # When one of them is cancelled meanwhile, funding all three is refused and nothing moves
+    services.milestone_cancel(milestone=third, actor=contract.client, note="Dropped")
+    with pytest.raises(MilestoneActionNotAllowed, match="already cancelled"):
+        services.milestone_fund_many(milestones=[first, second, third], actor=contract.client)
+    assert client_balance(user=contract.client, currency="USD") == 150_000
+
+    # When the client funds the two that are left
+    funded = services.milestone_fund_many(milestones=[second, first], actor=contract.client, idempotency_key="many")
+
+    # Then both are funded, in pk order, and a replay of the same form does nothing
+    assert [m.pk for m in funded] == sorted([first.pk, second.pk])
+    assert {m.state for m in funded} == {S.FUNDED}
+    assert client_balance(user=contract.client, currency="USD") == 50_000
+    with pytest.raises(MilestoneRequestReplayed):
+        services.milestone_fund_many(milestones=[first, second], actor=contract.client, idempotency_key="many")
+
+
+def test_fund_many_refuses_milestones_of_different_contracts():
+    a = milestone_in_state(S.APPROVED)
+    b = milestone_in_state(S.APPROVED)
+    with pytest.raises(MilestoneError, match="separately"):
+        services.milestone_fund_many(milestones=[a, b], actor=a.contract.client)
+
+
+def test_submit_keeps_numbered_revisions_with_hashes_and_starts_the_review_clock():
+    # Given a funded milestone
+    milestone = milestone_in_state(S.FUNDED)
+    freelancer, client = milestone.contract.freelancer, milestone.contract.client
+
+    # When the freelancer submits, the client asks for changes, and the freelancer submits again
+    services.milestone_submit(milestone=milestone, actor=freelancer, message="v1", files=[deliverable("a.pdf", b"one")])
+    milestone = services.milestone_request_changes(milestone=milestone, actor=client, note="Add the appendix")
+    assert milestone.auto_release_at is None and milestone.state == S.FUNDED
+    milestone = services.milestone_submit(
+        milestone=milestone,
+        actor=freelancer,
+        message="v2",
+        files=[deliverable("a.pdf", b"one, two"), deliverable("b.txt", b"notes")],
+    )
+
+    # Then both revisions are kept, numbered, with each file's size and SHA-256
+    revisions = list(milestone.submissions.order_by("revision"))
+    assert [r.revision for r in revisions] == [1, 2]
+    assert revisions[0].changes_requested_note == "Add the appendix"
+    files = list(revisions[1].files.order_by("pk"))
+    assert [(f.original_name, f.size) for f in files] == [("a.pdf", 8), ("b.txt", 5)]
+    assert files[1].sha256 == hashlib.sha256(b"notes").hexdigest()
+    assert files[0].sha256 == hashlib.sha256(b"one, two").hexdigest()
+    assert files[0].file.read() == b"one, two"
+
+
+def test_request_changes_needs_a_note():
+    milestone = milestone_in_state(S.SUBMITTED)
+    with pytest.raises(MilestoneError, match="what needs to change"):
+        services.milestone_request_changes(milestone=milestone, actor=milestone.contract.client, note="  ")
+    milestone.refresh_from_db()
+    assert milestone.state == S.SUBMITTED
+
+
+def test_release_pays_the_freelancer_less_the_fee_plus_a_bonus_and_emails_after_commit(
+    django_capture_on_commit_callbacks,
+):
+    # Given a submitted $500 milestone (the fee is 10%)
+    milestone = milestone_in_state(S.SUBMITTED, amount=50_000)
+    contract = milestone.contract
+    mail.outbox.clear()
+
+    # When the client releases it with a $20 bonus
+    with django_capture_on_commit_callbacks(execute=True):
+        milestone = services.milestone_release(milestone=milestone, actor=contract.client, bonus=2_000, note="Great")
+
+    # Then the escrow is empty, the freelancer's pending earnings hold 90% of both, and the freelancer is told
+    assert milestone.state == S.RELEASED and milestone.auto_release_at is None and milestone.closed_at
+    totals = money(milestone)
+    assert (totals.in_escrow, totals.released, totals.bonus, totals.fee) == (0, 50_000, 2_000, 5_200)
+    assert earnings_summary(user=contract.freelancer, currency="USD").pending == 45_000 + 1_800
+    assert [m.to for m in mail.outbox] == [[contract.freelancer.email]]
+    assert "bonus" in milestone.events.last().note
+
+
+def test_a_release_that_fails_in_the_ledger_changes_nothing():
+    # Given a funded milestone and a client who cannot afford the bonus
+    contract = funded_contract(balance=50_000)
+    milestone = milestone_in_state(S.FUNDED, contract=contract, amount=50_000)
+
+    # When the client releases with a bonus larger than the balance
+    with pytest.raises(PaymentError):
+        services.milestone_release(milestone=milestone, actor=contract.client, bonus=1_000)
+
+    # Then the milestone is still funded, the escrow untouched, no audit row written
+    milestone.refresh_from_db()
+    assert milestone.state == S.FUNDED
+    assert money(milestone).in_escrow == 50_000
+    assert not milestone.events.filter(action="release").exists()
+
+
+def test_full_refund_returns_everything_to_the_client():
+    milestone = milestone_in_state(S.FUNDED, amount=40_000)
+    contract = milestone.contract
+    before = client_balance(user=contract.client, currency="USD")
+    milestone = services.milestone_refund(milestone=milestone, actor=contract.freelancer, note="Can't do it")
+    assert milestone.state == S.REFUNDED
+    assert client_balance(user=contract.client, currency="USD") == before + 40_000
+    assert money(milestone).in_escrow == 0
+
+
+def test_partial_refund_returns_part_and_releases_the_rest():
+    # Given a submitted $400 milestone
+    milestone = milestone_in_state(S.SUBMITTED, amount=40_000)
+    contract = milestone.contract
+    before = client_balance(user=contract.client, currency="USD")
+
+    # When the freelancer refunds $100
+    milestone = services.milestone_refund(milestone=milestone, actor=contract.freelancer, amount=10_000, note="")
+
+    # Then $100 goes back to the client and $300 (less the fee) to the freelancer; the milestone is released
+    assert milestone.state == S.RELEASED
+    assert client_balance(user=contract.client, currency="USD") == before + 10_000
+    assert earnings_summary(user=contract.freelancer, currency="USD").pending == 27_000
+    assert money(milestone).in_escrow == 0
+
+
+@pytest.mark.parametrize("amount", [0, -1, 40_001])
+def test_refund_amount_must_be_within_the_escrow(amount):
+    milestone = milestone_in_state(S.FUNDED, amount=40_000)
+    with pytest.raises(MilestoneError):
+        services.milestone_refund(milestone=milestone, actor=milestone.contract.freelancer, amount=amount, note="")
+    milestone.refresh_from_db()
+    assert milestone.state == S.FUNDED
+
+
+@pytest.mark.parametrize(
+    ("freelancer_amount", "state", "to_client"),
+    [(40_000, S.RELEASED, 0), (0, S.REFUNDED, 40_000), (30_000, S.RELEASED, 10_000)],
+)
+def test_resolve_splits_the_escrow_as_the_arbitrator_decides(freelancer_amount, state, to_client):
+    # Given a disputed $400 milestone
+    milestone = milestone_in_state(S.DISPUTED, amount=40_000)
+    contract = milestone.contract
+    before = client_balance(user=contract.client, currency="USD")
+
+    # When staff resolve it
+    milestone = services.milestone_resolve(
+        milestone=milestone, actor=staff_user(), freelancer_amount=freelancer_amount, note="Evidence reviewed"
+    )
+
+    # Then the state, the money and the recorded split follow the decision
+    assert milestone.state == state
+    assert client_balance(user=contract.client, currency="USD") == before + to_client
+    assert money(milestone).in_escrow == 0
+    assert "Evidence reviewed" in milestone.events.last().note
+
+
+def test_resolve_needs_reasons_and_a_share_within_the_escrow():
+    milestone = milestone_in_state(S.DISPUTED, amount=40_000)
+    staff = staff_user()
+    with pytest.raises(MilestoneError):
+        services.milestone_resolve(milestone=milestone, actor=staff, freelancer_amount=40_001, note="x")
+    with pytest.raises(MilestoneError):
+        services.milestone_resolve(milestone=milestone, actor=staff, freelancer_amount=1, note=" ")
+
+
+def test_only_the_opener_withdraws_a_dispute_and_it_returns_to_where_it_was():
+    # Given a milestone disputed by the freelancer while funded
+    milestone = milestone_in_state(S.DISPUTED, disputed_from=S.FUNDED, dispute_opener="freelancer")
+    contract = milestone.contract
+
+    # When the client tries to withdraw it, that is refused
+    with pytest.raises(MilestoneActionNotAllowed, match="opened the dispute"):
+        services.milestone_withdraw_dispute(milestone=milestone, actor=contract.client)
+
+    # When the freelancer withdraws it, it is funded again with no review clock
+    milestone = services.milestone_withdraw_dispute(milestone=milestone, actor=contract.freelancer)
+    assert milestone.state == S.FUNDED and milestone.auto_release_at is None
+
+
+def test_change_order_moves_the_escrow_difference_once():
+    # Given a funded $500 milestone
+    milestone = milestone_in_state(S.FUNDED, amount=50_000)
+    contract = milestone.contract
+    before = client_balance(user=contract.client, currency="USD")
+    due = timezone.now() + dt.timedelta(days=30)
+
+    # When a change order raises it to $650
+    milestone = services.milestone_change_order_apply(
+        milestone=milestone, actor=contract.freelancer, amount=65_000, due_at=due, change_number=1, note="More pages"
+    )
+
+    # Then the escrow holds $650, the client paid the $150 difference, and a replay moves nothing
+    assert milestone.amount == 65_000 and money(milestone).in_escrow == 65_000
+    assert client_balance(user=contract.client, currency="USD") == before - 15_000
+    with pytest.raises(MilestoneRequestReplayed):
+        services.milestone_change_order_apply(
+            milestone=milestone, actor=contract.freelancer, amount=65_000, due_at=due, change_number=1
+        )
+
+    # When a second change order lowers it to $400, $250 goes back
+    services.milestone_change_order_apply(
+        milestone=milestone, actor=contract.client, amount=40_000, due_at=due, change_number=2
+    )
+    assert money(milestone).in_escrow == 40_000
+    assert client_balance(user=contract.client, currency="USD") == before + 10_000
+    assert milestone.events.filter(action="change_order").count() == 2
+
+
+def test_change_order_needs_money_in_escrow():
+    milestone = milestone_in_state(S.APPROVED)
+    with pytest.raises(MilestoneActionNotAllowed, match="funded"):
+        services.milestone_change_order_apply(
+            milestone=milestone,
+            actor=milestone.contract.client,
+            amount=1_000,
+            due_at=timezone.now(),
+            change_number=1,
+        )
+
+
+def test_funding_an_ended_contract_is_refused():
+    contract = ContractFactory()
+    client_deposit(user=contract.client, amount=100_000)
+    milestone = milestone_in_state(S.APPROVED, contract=contract)
+    contract.status = contract.Status.ENDED
+    contract.save(update_fields=["status"])
+    with pytest.raises(MilestoneError, match="ended"):
+        services.milestone_fund(milestone=milestone, actor=contract.client)
+
+
+def test_every_state_built_through_the_services_passes_ledger_verify():
+    # Given one milestone in each state, all moved there through the services
+    for state in S.values:
+        milestone_in_state(state)
+    milestone_in_state(S.DISPUTED, disputed_from=S.FUNDED)
+
+    # Then the ledger verifies
+    call_command("ledger_verify")
