@@ -100,6 +100,13 @@ class ContractPage:
     end_blockers: list[Milestone] = field(default_factory=list)
 
     @property
+    def fundable_count(self) -> int:
+        """Approved milestones this viewer (the client) can fund together on the "fund several" page."""
+        if self.contract.status != Contract.Status.ACTIVE:
+            return 0
+        return sum(1 for row in self.rows if row.next_action == "Fund")
+
+    @property
     def can_end(self) -> bool:
         return self.viewer_is_party and self.contract.status == Contract.Status.ACTIVE and not self.end_blockers
 
@@ -175,7 +182,8 @@ def contract_page(*, contract: Contract, viewer: Any) -> ContractPage:
             )
         )
     totals = MoneyTotals(
-        agreed=sum(m.amount for m in milestones if m.state != MilestoneState.CANCELLED),
+        # Agreed means both parties said yes: proposed milestones are not agreed yet, cancelled ones no longer.
+        agreed=sum(m.amount for m in milestones if m.state not in (MilestoneState.PROPOSED, MilestoneState.CANCELLED)),
         in_escrow=sum(r.in_escrow for r in rows),
         released=sum(r.released for r in rows),
         refunded=sum(r.refunded for r in rows),

@@ -311,7 +311,6 @@ def _notify_after_commit(*, milestone: Milestone, actor: User, headline: str) ->
 
 
 # --- Funding --------------------------------------------------------------------------
-@transaction.atomic
 def milestone_fund(
     *, milestone: Milestone, actor: User, card_number: str | None = None, idempotency_key: str | None = None
 ) -> Milestone:
@@ -322,7 +321,6 @@ def milestone_fund(
     return funded
 
 
-@transaction.atomic
 def milestone_fund_many(
     *,
     milestones: Sequence[Milestone],
@@ -332,41 +330,69 @@ def milestone_fund_many(
 ) -> list[Milestone]:
     """Fund several approved milestones of one contract at once: all of them, or none.
 
-    Rows are locked in pk order so two overlapping requests queue instead of deadlocking.
-    If the client's balance is short and a card number is given, the shortfall is charged
-    first (in the same transaction, so a refused milestone undoes the deposit as well).
+    A card pays the shortfall first, in a transaction of its own: once a card is charged, the
+    money is on the client's balance and in the ledger whatever happens next, so a charge is
+    never lost when the funding itself is refused (a race, a second tab).
     """
     ids = sorted({m.pk for m in milestones})
     if not ids:
         raise MilestoneError("Choose at least one milestone to fund.")
-    locked = [milestone_lock(milestone_id=pk) for pk in ids]
-    keys = {m.pk: _sub_key(idempotency_key, m.pk, len(ids)) for m in locked}
-    for m in locked:
+    if card_number:
+        _fund_shortfall_deposit(ids=ids, actor=actor, card_number=card_number, idempotency_key=idempotency_key)
+    return _fund_many_locked(ids=ids, actor=actor, idempotency_key=idempotency_key)
+
+
+def _fund_many_check(*, milestones: Sequence[Milestone], actor: User, keys: dict[int, str | None]) -> Contract:
+    for m in milestones:
         milestone_refuse_replay(idempotency_key=keys[m.pk])
-    contract = locked[0].contract
-    if any(m.contract_id != contract.pk for m in locked):
+    contract = milestones[0].contract
+    if any(m.contract_id != contract.pk for m in milestones):
         raise MilestoneError("Milestones of different contracts are funded separately.")
     if contract.status != Contract.Status.ACTIVE:
         raise MilestoneError("This contract has ended; its milestones can no longer be funded.")
-    for m in locked:
+    for m in milestones:
         milestone_check_transition(milestone=m, transition_name="fund", actor=actor)
+    return contract
 
-    currency = contract.currency
-    total = sum(m.amount for m in locked)
+
+def _fund_shortfall(*, milestones: Sequence[Milestone], actor: User, currency: str) -> tuple[int, int, int]:
+    total = sum(m.amount for m in milestones)
     balance = client_balance(user=actor, currency=currency)
-    shortfall = total - balance
+    return total, balance, total - balance
+
+
+@transaction.atomic
+def _fund_shortfall_deposit(*, ids: list[int], actor: User, card_number: str, idempotency_key: str | None) -> None:
+    """Charge the card for what the balance lacks, after the same checks funding makes, so a
+    request that would be refused anyway charges nothing."""
+    current = list(Milestone.objects.select_related("contract").filter(pk__in=ids).order_by("pk"))
+    if len(current) != len(ids):
+        raise MilestoneError("One of those milestones no longer exists.")
+    keys = {m.pk: _sub_key(idempotency_key, m.pk, len(ids)) for m in current}
+    contract = _fund_many_check(milestones=current, actor=actor, keys=keys)
+    _, _, shortfall = _fund_shortfall(milestones=current, actor=actor, currency=contract.currency)
     if shortfall > 0:
-        if not card_number:
-            raise MilestoneError(
-                f"Your balance is {format_money(balance, currency)}, {format_money(shortfall, currency)} short of "
-                f"{format_money(total, currency)}. Add funds, or pay the difference by card."
-            )
         deposit(
             user=actor,
             amount=shortfall,
-            currency=currency,
+            currency=contract.currency,
             card_number=card_number,
             idempotency_key=f"fund-shortfall:{idempotency_key or uuid.uuid4().hex}",
+        )
+
+
+@transaction.atomic
+def _fund_many_locked(*, ids: list[int], actor: User, idempotency_key: str | None) -> list[Milestone]:
+    # Rows are locked in pk order so two overlapping requests queue instead of deadlocking.
+    locked = [milestone_lock(milestone_id=pk) for pk in ids]
+    keys = {m.pk: _sub_key(idempotency_key, m.pk, len(ids)) for m in locked}
+    contract = _fund_many_check(milestones=locked, actor=actor, keys=keys)
+    currency = contract.currency
+    total, balance, shortfall = _fund_shortfall(milestones=locked, actor=actor, currency=currency)
+    if shortfall > 0:
+        raise MilestoneError(
+            f"Your balance is {format_money(balance, currency)}, {format_money(shortfall, currency)} short of "
+            f"{format_money(total, currency)}. Add funds, or pay the difference by card."
         )
 
     now = timezone.now()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from contracts.selectors import contract_page
 from contracts.services import contract_message_post
-from milestones.services import milestone_fund
+from milestones.services import milestone_create, milestone_fund
 from tests.contracts.factories import contract_started
 from tests.factories import UserFactory
 
@@ -102,3 +102,19 @@ def test_times_are_shown_in_the_viewers_time_zone(client):
     html = client.get(reverse("contracts:detail", args=[contract.pk])).content.decode()
     # Then the page shows the due date as the next morning, Tokyo time (UTC+9)
     assert f'datetime="{(due + dt.timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%S")}+09:00"' in html
+
+
+def test_agreed_counts_only_milestones_both_parties_said_yes_to():
+    # Given a contract with three approved $400 milestones
+    contract = contract_started(milestones=3, amount=40_000)
+    # When the freelancer proposes a fourth that the client has not approved yet
+    milestone_create(
+        contract=contract,
+        proposed_by=contract.freelancer,
+        title="Extra",
+        deliverables="More",
+        amount=25_000,
+        due_at=timezone.now() + dt.timedelta(days=9),
+    )
+    # Then the agreed total is still the three approved ones
+    assert contract_page(contract=contract, viewer=contract.client).totals.agreed == 120_000

@@ -150,9 +150,10 @@ def test_fund_several_milestones_at_once_with_a_card_for_the_shortfall(page: Pag
     build = _approved_milestone(contract, title="Build", amount=20_000)
     launch = _approved_milestone(contract, title="Launch", amount=40_000)
 
-    # When the client opens the fund page, all are chosen and the total says $900
+    # When the client follows "Fund milestones" from the contract page, all are chosen and the total says $900
     _log_in(page, live_server, contract.client)
-    page.goto(f"{live_server.url}/milestones/fund/?contract={contract.pk}")
+    page.goto(f"{live_server.url}/contracts/{contract.pk}/")
+    page.get_by_role("button", name="Fund milestones (3 approved)").click()
     expect(page.locator("[data-fund-total]")).to_have_text("$900.00")
 
     # And they leave out "Build", then pay the $200 shortfall by test card

@@ -69,6 +69,27 @@ def test_a_short_balance_is_refused_with_a_clear_message_unless_a_card_pays_the_
     assert client_balance(user=contract.client, currency="USD") == 0
 
 
+def test_a_charged_card_stays_on_the_balance_when_the_funding_itself_fails(monkeypatch):
+    # Given a client with $100, a $300 milestone, and an escrow step that fails after the card check
+    contract = funded_contract(balance=10_000)
+    milestone = milestone_in_state(S.APPROVED, contract=contract, amount=30_000)
+
+    def escrow_down(**kwargs: object) -> None:
+        raise PaymentError("The escrow is unavailable right now.")
+
+    monkeypatch.setattr(services, "escrow_fund", escrow_down)
+
+    # When the client funds with a card for the $200 shortfall
+    with pytest.raises(PaymentError):
+        services.milestone_fund(milestone=milestone, actor=contract.client, card_number=TEST_CARD, idempotency_key="c")
+
+    # Then the milestone is not funded, but the charge is recorded: $200 more on the client's balance
+    milestone.refresh_from_db()
+    assert milestone.state == S.APPROVED
+    assert client_balance(user=contract.client, currency="USD") == 30_000
+    call_command("ledger_verify")
+
+
 def test_fund_many_funds_all_or_none_in_one_go():
     # Given three approved milestones of one contract and money for all three
     contract = funded_contract(balance=150_000)

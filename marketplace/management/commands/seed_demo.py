@@ -5,6 +5,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test import override_settings
 
 from marketplace.demo import demo_marketplace_ensure
 from marketplace.models import User
@@ -51,7 +52,7 @@ def demo_users_ensure() -> dict[str, User]:
 class Command(BaseCommand):
     help = "Create demo users (and, as the apps grow, jobs, proposals and contracts). Idempotent."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def _seed(self) -> None:
         with transaction.atomic():
             users = demo_users_ensure()
             # Each demo client starts with 5,000.00 on their balance, deposited through the ledger once.
@@ -60,6 +61,11 @@ class Command(BaseCommand):
             demo_marketplace_ensure(users=users)
         # A contract with a milestone in every state, moved there through the services.
         demo_milestones_ensure(client=users["client1"], freelancer=users["freelancer1"])
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        # The demo's notification emails would bury the logins below; nobody reads them.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            self._seed()
         self.stdout.write(self.style.SUCCESS("Demo data is ready. Log in at http://127.0.0.1:8000/accounts/login/"))
         for spec in DEMO_USERS:
             roles = (
