@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from contracts.models import Contract
 from contracts.services import MilestoneTerms, change_request_propose, contract_message_post
 from marketplace.models import Job, User
 from marketplace.services import (
@@ -18,6 +19,9 @@ from marketplace.services import (
     proposal_submit,
     proposal_withdraw,
 )
+
+# The contract whose milestones `milestones.demo` moves into every state.
+EVERY_STATE_JOB_TITLE = "Company website (demo: a milestone in every state)"
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,33 @@ DEMO_JOBS: tuple[DemoJob, ...] = (
         message="Sketches are coming along, expect them on Friday.",
     ),
     DemoJob(
+        client="client1",
+        title=EVERY_STATE_JOB_TITLE,
+        description="A new marketing site in seven milestones. The demo moves each one to a different state.",
+        budget=375_000,
+        currency="USD",
+        category="development",
+        proposals=(
+            DemoProposal(
+                freelancer="freelancer1",
+                outcome="accepted",
+                cover_letter="I have built a dozen sites like this; here is how I would split the work.",
+                rows=tuple(
+                    (title, f"{title}: files and a short written summary.", amount, days)
+                    for title, amount, days in (
+                        ("Discovery workshop", 40_000, 5),
+                        ("Wireframes", 60_000, 8),
+                        ("Visual design", 80_000, 12),
+                        ("Content migration", 30_000, 15),
+                        ("Front-end build", 120_000, 20),
+                        ("Accessibility audit", 25_000, 25),
+                        ("Print brochure", 20_000, 28),
+                    )
+                ),
+            ),
+        ),
+    ),
+    DemoJob(
         client="client2",
         title="Write five blog posts about home coffee brewing",
         description="Five posts of about 1,000 words each, friendly tone, with sources.",
@@ -133,6 +164,10 @@ DEMO_JOBS: tuple[DemoJob, ...] = (
         category="writing",
     ),
 )
+
+
+def demo_every_state_contract(*, users: dict[str, User]) -> Contract:
+    return Contract.objects.get(job__title=EVERY_STATE_JOB_TITLE, client=users["client1"])
 
 
 def demo_marketplace_ensure(*, users: dict[str, User]) -> int:
@@ -177,7 +212,7 @@ def demo_marketplace_ensure(*, users: dict[str, User]) -> int:
             if spec.message:
                 contract_message_post(contract=contract, author=client, body=spec.message)
             first = contract.milestones.order_by("position").first()
-            if first is not None and spec.currency == "USD":
+            if first is not None and spec.currency == "USD" and spec.title != EVERY_STATE_JOB_TITLE:
                 change_request_propose(
                     contract=contract,
                     proposed_by=contract.freelancer,

@@ -12,66 +12,41 @@ from django.db import transaction
 from django.utils import timezone
 
 from contracts.models import Contract
-from marketplace.models import Job, User
-from marketplace.services import ProposalMilestoneTerms, job_create, proposal_accept, proposal_submit
+from marketplace.models import User
 from milestones import services
 from milestones.models import Milestone, MilestoneState
 from payments.services import deposit
 
-DEMO_JOB_TITLE = "Company website (demo: a milestone in every state)"
 DEMO_CARD = "4242424242424242"
 
-# (title, amount in cents, days until due, the state the demo leaves it in)
-DEMO_ROWS: list[tuple[str, int, int, str]] = [
-    ("Discovery workshop", 40_000, 5, MilestoneState.RELEASED),
-    ("Wireframes", 60_000, 8, MilestoneState.SUBMITTED),
-    ("Visual design", 80_000, 12, MilestoneState.FUNDED),
-    ("Content migration", 30_000, 15, MilestoneState.REFUNDED),
-    ("Front-end build", 120_000, 20, MilestoneState.DISPUTED),
-    ("Accessibility audit", 25_000, 25, MilestoneState.APPROVED),
-    ("Print brochure", 20_000, 28, MilestoneState.CANCELLED),
-]
+# The state the demo leaves each milestone of the demo contract in (the contract itself comes
+# from the marketplace demo, through a proposal and its acceptance).
+DEMO_STATES: dict[str, str] = {
+    "Discovery workshop": MilestoneState.RELEASED,
+    "Wireframes": MilestoneState.SUBMITTED,
+    "Visual design": MilestoneState.FUNDED,
+    "Content migration": MilestoneState.REFUNDED,
+    "Front-end build": MilestoneState.DISPUTED,
+    "Accessibility audit": MilestoneState.APPROVED,
+    "Print brochure": MilestoneState.CANCELLED,
+}
 
 
 @transaction.atomic
-def demo_milestones_ensure(*, client: User, freelancer: User) -> Contract:
-    existing = Contract.objects.filter(job__title=DEMO_JOB_TITLE, client=client).first()
-    if existing is not None:
-        return existing
-
-    today = timezone.now().date()
-    job = job_create(
-        client=client,
-        title=DEMO_JOB_TITLE,
-        description="A new marketing site in seven milestones. The demo moves each one to a different state.",
-        budget=sum(row[1] for row in DEMO_ROWS),
-        currency="USD",
-        category=Job.Category.DEVELOPMENT,
-    )
-    proposal = proposal_submit(
-        job=job,
-        freelancer=freelancer,
-        cover_letter="I have built a dozen sites like this; here is how I would split the work.",
-        milestones=[
-            ProposalMilestoneTerms(
-                title=title,
-                deliverables=f"{title}: files and a short written summary.",
-                amount=amount,
-                due_date=today + dt.timedelta(days=days),
-            )
-            for title, amount, days, _ in DEMO_ROWS
-        ],
-    )
-    contract = proposal_accept(proposal=proposal, actor=client)
+def demo_milestones_ensure(*, contract: Contract) -> Contract:
+    """Move the demo contract's approved milestones into every state; a second run finds them moved."""
+    client, freelancer = contract.client, contract.freelancer
+    if contract.milestones.exclude(state=MilestoneState.APPROVED).exists():
+        return contract
+    by_title = {m.title: m for m in contract.milestones.all()}
     deposit(
         user=client,
-        amount=sum(amount for _, amount, _, state in DEMO_ROWS if state != MilestoneState.APPROVED),
-        currency="USD",
+        amount=sum(by_title[title].amount for title, state in DEMO_STATES.items() if state != MilestoneState.APPROVED),
+        currency=contract.currency,
         card_number=DEMO_CARD,
         idempotency_key=f"demo-seed:{contract.pk}",
     )
-    by_title = {m.title: m for m in contract.milestones.all()}
-    for title, _, _, state in DEMO_ROWS:
+    for title, state in DEMO_STATES.items():
         _demo_move(milestone=by_title[title], state=state, client=client, freelancer=freelancer)
     # A freshly proposed extra, waiting for the client's approval.
     services.milestone_create(

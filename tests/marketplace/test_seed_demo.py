@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from contracts.models import ChangeRequest, Contract, ContractMessage
-from marketplace.demo import DEMO_JOBS
+from marketplace.demo import DEMO_JOBS, EVERY_STATE_JOB_TITLE
 from marketplace.models import Job, Proposal
 from milestones.models import MilestoneState
 
@@ -32,7 +32,10 @@ def test_seed_demo_creates_jobs_proposals_and_contracts_idempotently():
     )
     assert statuses == {"submitted", "declined", "withdrawn", "accepted"}
     # And the accepted ones became contracts whose milestones are approved, with a message thread
-    ours = Contract.objects.filter(job__title__in=[s.title for s in DEMO_JOBS])
+    # (the every-state contract's milestones are moved on by the milestones demo, tested there)
+    ours = Contract.objects.filter(job__title__in=[s.title for s in DEMO_JOBS]).exclude(
+        job__title=EVERY_STATE_JOB_TITLE
+    )
     assert ours.count() == 2
     for contract in ours:
         assert set(contract.milestones.values_list("state", flat=True)) == {MilestoneState.APPROVED}

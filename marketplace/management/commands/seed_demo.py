@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
 
-from marketplace.demo import demo_marketplace_ensure
+from marketplace.demo import demo_every_state_contract, demo_marketplace_ensure
 from marketplace.models import User
 from milestones.demo import demo_milestones_ensure
 from payments.demo import demo_balances_ensure
@@ -60,7 +60,7 @@ class Command(BaseCommand):
             # Jobs, proposals (open, declined, withdrawn, accepted) and contracts, through the services.
             demo_marketplace_ensure(users=users)
         # A contract with a milestone in every state, moved there through the services.
-        demo_milestones_ensure(client=users["client1"], freelancer=users["freelancer1"])
+        demo_milestones_ensure(contract=demo_every_state_contract(users=users))
 
     def handle(self, *args: Any, **options: Any) -> None:
         # The demo's notification emails would bury the logins below; nobody reads them.
