@@ -226,6 +226,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.tasks.sessions_clear_expired",
         "schedule": crontab(minute=17, hour=3),
     },
+    # Milestone timers (DESIGN.md): auto-release and review reminders every 5 minutes, due dates every 15.
+    "milestones-auto-release-due": {
+        "task": "milestones.tasks.milestones_auto_release_due",
+        "schedule": crontab(minute="*/5"),
+    },
+    "milestones-review-reminders": {
+        "task": "milestones.tasks.milestones_review_reminders_send",
+        "schedule": crontab(minute="1-59/5"),
+    },
+    "milestones-due-reminders": {
+        "task": "milestones.tasks.milestones_due_reminders_send",
+        "schedule": crontab(minute="3-59/15"),
+    },
 }
 
 # --- Payments ------------------------------------------------------------------------

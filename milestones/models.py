@@ -220,3 +220,33 @@ class DeliverableFile(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class MilestoneReminder(models.Model):
+    """A reminder that was sent, keyed by (milestone, kind, deadline) so a second sweep sends nothing.
+
+    The deadline is part of the key: a resubmission or a changed due date sets a new deadline,
+    and its reminders are due again.
+    """
+
+    class Kind(models.TextChoices):
+        REVIEW_7D = "review_7d", "Review: 7 days left"
+        REVIEW_3D = "review_3d", "Review: 3 days left"
+        REVIEW_1D = "review_1d", "Review: 1 day left"
+        DUE_48H = "due_48h", "Due in 48 hours"
+        DUE_TODAY = "due_today", "Due within a day"
+        OVERDUE = "overdue", "Overdue"
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.PROTECT, related_name="reminders")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    deadline = models.DateTimeField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["milestone", "kind", "deadline"], name="milestone_reminder_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.milestone} ({self.deadline:%Y-%m-%d %H:%M})"

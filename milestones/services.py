@@ -4,6 +4,7 @@ import hashlib
 import logging
 import unicodedata
 import uuid
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,8 +12,8 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.files import File
-from django.core.mail import send_mail
-from django.db import transaction
+from django.core.mail import send_mail, send_mass_mail
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
@@ -26,8 +27,16 @@ from milestones.errors import (
     MilestoneError,
     MilestoneRequestReplayed,
 )
-from milestones.models import DeliverableFile, Milestone, MilestoneEvent, MilestoneState, Submission
-from milestones.selectors import milestone_dispute_opener
+from milestones.models import (
+    DeliverableFile,
+    Milestone,
+    MilestoneEvent,
+    MilestoneReminder,
+    MilestoneState,
+    Submission,
+)
+from milestones.selectors import duration_text, milestone_dispute_opener
+from payments.errors import PaymentError
 from payments.money import format_money
 from payments.selectors import client_balance
 from payments.services import deposit, escrow_change, escrow_fund, escrow_refund, escrow_release, escrow_split
@@ -801,3 +810,173 @@ def milestone_resolve(
     )
     _notify_after_commit(milestone=locked, actor=actor, headline=summary)
     return locked
+
+
+# --- Timers: beat sweeps ------------------------------------------------------------------
+# Deadlines live on the rows; beat sweeps them. Each row is claimed with skip_locked in its own
+# transaction, so overlapping sweeps (two workers, a slow run) never act on one row twice.
+REVIEW_REMINDER_WINDOWS: tuple[tuple[str, timedelta], ...] = (
+    # Most urgent first: a late sweep sends the one that applies now, not all three at once.
+    (MilestoneReminder.Kind.REVIEW_1D, timedelta(days=1)),
+    (MilestoneReminder.Kind.REVIEW_3D, timedelta(days=3)),
+    (MilestoneReminder.Kind.REVIEW_7D, timedelta(days=7)),
+)
+DUE_REMINDER_WINDOWS: tuple[tuple[str, timedelta], ...] = (
+    (MilestoneReminder.Kind.OVERDUE, timedelta(0)),
+    (MilestoneReminder.Kind.DUE_TODAY, timedelta(hours=24)),
+    (MilestoneReminder.Kind.DUE_48H, timedelta(hours=48)),
+)
+# Work is due while the freelancer holds funded work; a submitted milestone waits on the client.
+DUE_REMINDER_STATES = (MilestoneState.FUNDED,)
+
+
+def _reminder_kind(*, deadline: datetime, now: datetime, windows: tuple[tuple[str, timedelta], ...]) -> str | None:
+    remaining = deadline - now
+    for kind, window in windows:
+        if remaining <= window:
+            return kind
+    return None
+
+
+def _claim(*, milestone_id: int, **conditions: object) -> Milestone | None:
+    """Lock one row for this sweep, or None when another worker holds it or it no longer qualifies."""
+    return (
+        Milestone.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("contract__client", "contract__freelancer")
+        .filter(pk=milestone_id, **conditions)
+        .first()
+    )
+
+
+def milestone_auto_release_due(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Release, as the system, every submitted milestone whose review period has ended; returns how many."""
+    now = now or timezone.now()
+    due_ids = list(
+        Milestone.objects.filter(state=MilestoneState.SUBMITTED, auto_release_at__lte=now)
+        .order_by("auto_release_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    released = 0
+    for milestone_id in due_ids:
+        with transaction.atomic():
+            claimed = _claim(milestone_id=milestone_id, state=MilestoneState.SUBMITTED, auto_release_at__lte=now)
+            if claimed is None:
+                continue
+            try:
+                milestone_auto_release(milestone=claimed, now=now)
+            except (MilestoneError, PaymentError):
+                # One broken row must not stop the others; it stays due and is logged for staff.
+                logger.exception("Auto-release of milestone %s failed; it will be retried", milestone_id)
+                continue
+            released += 1
+    return released
+
+
+def milestone_review_reminders_send(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Remind the client 7, 3 and 1 days before a submission is released automatically."""
+    now = now or timezone.now()
+    longest = REVIEW_REMINDER_WINDOWS[-1][1]
+    candidate_ids = list(
+        Milestone.objects.filter(
+            state=MilestoneState.SUBMITTED, auto_release_at__gt=now, auto_release_at__lte=now + longest
+        )
+        .order_by("auto_release_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for milestone_id in candidate_ids:
+        with transaction.atomic():
+            claimed = _claim(milestone_id=milestone_id, state=MilestoneState.SUBMITTED, auto_release_at__gt=now)
+            if claimed is None or claimed.auto_release_at is None:
+                continue
+            deadline = claimed.auto_release_at
+            kind = _reminder_kind(deadline=deadline, now=now, windows=REVIEW_REMINDER_WINDOWS)
+            if kind is None or not _reminder_record(milestone=claimed, kind=kind, deadline=deadline):
+                continue
+            _email_after_commit(
+                recipients=[claimed.contract.client],
+                subject=f"{claimed.title}: review by {{deadline}} or it is released automatically",
+                body=(
+                    "Work on this milestone is waiting for your review. Release the payment, or request changes,\n"
+                    "by {deadline} ({remaining} from now). If you do neither, "
+                    f"{format_money(claimed.amount, claimed.currency)} is released to "
+                    f"{claimed.contract.freelancer} automatically.\n"
+                ),
+                milestone=claimed,
+                deadline=deadline,
+                now=now,
+            )
+            sent += 1
+    return sent
+
+
+def milestone_due_reminders_send(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Remind about funded work 48 hours before it is due, within its last day, and once it is overdue."""
+    now = now or timezone.now()
+    longest = DUE_REMINDER_WINDOWS[-1][1]
+    candidate_ids = list(
+        Milestone.objects.filter(state__in=DUE_REMINDER_STATES, due_at__lte=now + longest)
+        # An overdue milestone stays a candidate forever; skip the ones already told it is overdue.
+        .exclude(reminders__kind=MilestoneReminder.Kind.OVERDUE, reminders__deadline=models.F("due_at"))
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for milestone_id in candidate_ids:
+        with transaction.atomic():
+            claimed = _claim(milestone_id=milestone_id, state__in=DUE_REMINDER_STATES)
+            if claimed is None:
+                continue
+            deadline = claimed.due_at
+            kind = _reminder_kind(deadline=deadline, now=now, windows=DUE_REMINDER_WINDOWS)
+            if kind is None or not _reminder_record(milestone=claimed, kind=kind, deadline=deadline):
+                continue
+            contract = claimed.contract
+            overdue = kind == MilestoneReminder.Kind.OVERDUE
+            _email_after_commit(
+                # Overdue work concerns both parties; before that, only the freelancer needs a nudge.
+                recipients=[contract.freelancer, contract.client] if overdue else [contract.freelancer],
+                subject=f"{claimed.title}: {'overdue since' if overdue else 'due'} {{deadline}}",
+                body=(
+                    "This milestone was due {deadline} and is overdue by {remaining}.\n"
+                    if overdue
+                    else "This milestone is due {deadline}, in {remaining}.\n"
+                ),
+                milestone=claimed,
+                deadline=deadline,
+                now=now,
+            )
+            sent += 1
+    return sent
+
+
+def _reminder_record(*, milestone: Milestone, kind: str, deadline: datetime) -> bool:
+    """Record the reminder; False when it was already sent for this deadline."""
+    _, created = MilestoneReminder.objects.get_or_create(milestone=milestone, kind=kind, deadline=deadline)
+    return created
+
+
+def _email_after_commit(
+    *, recipients: Sequence[User], subject: str, body: str, milestone: Milestone, deadline: datetime, now: datetime
+) -> None:
+    """One email per recipient, with the deadline in their own time zone, sent once the reminder is recorded."""
+    url = settings.SITE_URL.rstrip("/") + reverse("milestones:detail", args=[milestone.pk])
+    remaining = duration_text(abs((deadline - now).total_seconds()))
+    messages = []
+    for user in recipients:
+        if not (user.email and user.is_active):
+            continue
+        local = timezone.localtime(deadline, zoneinfo.ZoneInfo(user.timezone or "UTC"))
+        when = f"{local:%a %d %b %Y, %H:%M} ({user.timezone or 'UTC'})"
+        text = body.format(deadline=when, remaining=remaining)
+        full_body = f"{text}\nMilestone: {milestone.title}\nContract: {milestone.contract.title}\n\nOpen it: {url}\n"
+        messages.append((subject.format(deadline=when), full_body, None, [user.email]))
+
+    def send() -> None:
+        try:
+            send_mass_mail(messages)
+        except Exception:  # a mail outage must not undo the sweep; the reminder row stays as sent
+            logger.exception("Could not send reminders for milestone %s", milestone.pk)
+
+    if messages:
+        transaction.on_commit(send)
