@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from contracts.services import MESSAGE_MAX_LENGTH, MilestoneTerms, due_at_from_date
-from marketplace.forms import AmountField, FutureDateField, OneTimeTokenForm
+from marketplace.forms import AmountField, FutureDateField, OneTimeTokenForm, SingleLineCharField
 from milestones.models import Milestone, MilestoneState
 from payments.money import format_amount_plain
 
@@ -22,7 +22,7 @@ class MessageForm(OneTimeTokenForm):
 class ChangeRequestForm(OneTimeTokenForm):
     """New terms for a milestone, or a new one. A funded milestone may change only amount and due date."""
 
-    title = forms.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     deliverables = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="Exactly what will be handed over."
     )

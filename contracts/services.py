@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.utils import timezone
 from contracts.errors import ChangeRequestError, ContractError, ContractMessageError
 from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
 from marketplace.models import User
+from marketplace.notifications import user_email_after_commit
 from milestones.errors import MilestoneError
 from milestones.models import ESCROW_STATES, Milestone, MilestoneState
 from milestones.services import (
@@ -72,15 +72,7 @@ def _contract_url(contract: Contract) -> str:
 
 def _email_after_commit(*, recipient: User, subject: str, body: str) -> None:
     """Emails go out only once the change is committed, so nobody hears of a rolled-back change."""
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"[Milestone] {subject}",
-            message=body,
-            from_email=None,
-            recipient_list=[recipient.email],
-            fail_silently=True,
-        )
-    )
+    user_email_after_commit(recipients=[recipient], subject=subject, body=body)
 
 
 def _other_party(contract: Contract, user: User) -> User:
@@ -208,7 +200,7 @@ def change_request_propose(
     kind = ChangeRequest.Kind.NEW_MILESTONE
     number = None
     if milestone is not None:
-        milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        milestone = Milestone.objects.select_for_update(no_key=True).get(pk=milestone.pk)
         if milestone.contract_id != contract.pk:
             raise ChangeRequestError("That milestone belongs to another contract.")
     try:
@@ -399,7 +391,8 @@ def contract_end(*, contract: Contract, actor: User, note: str = "") -> Contract
     """
     contract = contract_lock(contract_id=contract.pk)
     _require_active_party(contract=contract, actor=actor, doing="end it")
-    milestones = list(Milestone.objects.select_for_update().filter(contract=contract).order_by("pk"))
+    # `no_key`: like milestone_lock, so a lot maturing from a released milestone can still commit.
+    milestones = list(Milestone.objects.select_for_update(no_key=True).filter(contract=contract).order_by("pk"))
     busy = [m for m in milestones if m.state in BLOCKING_END_STATES]
     if busy:
         names = ", ".join(f"“{m.title}” ({MilestoneState(m.state).label.lower()})" for m in busy)

@@ -142,9 +142,13 @@ def change_decline(request: HttpRequest, contract_id: int, change_id: int) -> Ht
     contract = _contract_or_404(request, contract_id)
     change = _change_or_404(contract, change_id)
     form = DecisionNoteForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
+    if not form.is_valid():
+        # Declining without the note the user wrote would silently lose it: refuse and say why.
+        for error in form.errors.get("note", []):
+            messages.error(request, f"{error} Nothing was declined.")
+        return _back(contract, "changes")
     try:
-        services.change_request_decline(change_request=change, actor=request.user, note=note)
+        services.change_request_decline(change_request=change, actor=request.user, note=form.cleaned_data["note"])
     except ContractError as exc:
         messages.error(request, str(exc))
     else:

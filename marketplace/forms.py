@@ -1,5 +1,6 @@
 """Forms for the marketplace app: account pages, jobs, proposals and their milestone rows."""
 
+import unicodedata
 import uuid
 from datetime import date
 from typing import Any
@@ -74,6 +75,20 @@ class AmountField(forms.CharField):
             raise forms.ValidationError(str(exc), code="amount") from exc
 
 
+class SingleLineCharField(forms.CharField):
+    """A title: one line of text. Titles go into e-mail subjects, where a line break is refused
+    when the mail is built (after the change committed), so it is refused here instead."""
+
+    def clean(self, value: Any) -> str:
+        text = super().clean(value)
+        # A disabled field keeps the title already agreed; only new text is checked.
+        if not self.disabled and any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in text):
+            raise forms.ValidationError(
+                "Keep the title on one line, without tabs or control characters.", code="single_line"
+            )
+        return text
+
+
 class FutureDateField(forms.DateField):
     """A calendar day after today, today being the viewer's own (their time zone is active)."""
 
@@ -88,7 +103,7 @@ class FutureDateField(forms.DateField):
 
 
 class JobForm(OneTimeTokenForm):
-    title = forms.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), help_text="What you need, in detail.")
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial="USD")
     budget = AmountField(maximum_setting="JOB_MAX_BUDGET_MINOR", help_text="For example 2,500 or 2500.00.")
@@ -142,7 +157,7 @@ class ProposalForm(forms.Form):
 
 
 class ProposalMilestoneForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = SingleLineCharField(max_length=200)
     deliverables = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), help_text="Exactly what will be handed over."
     )

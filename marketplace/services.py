@@ -7,10 +7,9 @@ edit, a close and an accept on one job run one after another, never interleaved.
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from contracts.models import Contract
 from contracts.services import MilestoneTerms, contract_start, due_at_from_date, milestone_terms_validate
 from marketplace.errors import JobError, ProposalError
 from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone, User
+from marketplace.notifications import user_email_after_commit
 from payments.money import CURRENCY_EXPONENTS, format_money
 
 DECLINED_BECAUSE_HIRED = "The client hired another freelancer for this job."
@@ -43,15 +43,7 @@ def _site_url(path: str) -> str:
 
 def _email_after_commit(*, recipient: User, subject: str, body: str) -> None:
     """Emails go out only once the change is committed, so nobody hears of a rolled-back change."""
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"[Milestone] {subject}",
-            message=body,
-            from_email=None,
-            recipient_list=[recipient.email],
-            fail_silently=True,
-        )
-    )
+    user_email_after_commit(recipients=[recipient], subject=subject, body=body)
 
 
 def job_event_record(
@@ -288,11 +280,13 @@ def proposal_decline(*, proposal: Proposal, actor: User, message: str = "") -> P
 
 
 @transaction.atomic
-def proposal_accept(*, proposal: Proposal, actor: User) -> Contract:
+def proposal_accept(*, proposal: Proposal, actor: User, seen_updated_at: datetime | None = None) -> Contract:
     """The client accepts: contract, approved milestones, job closed, the other proposals declined.
 
     All in one transaction under the job's row lock, so two accepts at once on one job make
-    one contract; the loser finds the job closed and gets a domain error.
+    one contract; the loser finds the job closed and gets a domain error. `seen_updated_at` is
+    the proposal's `updated_at` on the page the client accepted from: if the freelancer edited
+    it since, the client would be agreeing to terms they never saw, so nothing happens.
     """
     job = job_lock(job_id=proposal.job_id)
     if actor.pk != job.client_id:
@@ -300,6 +294,11 @@ def proposal_accept(*, proposal: Proposal, actor: User) -> Contract:
     if job.status != Job.Status.OPEN:
         raise ProposalError("This job is closed: it already has a contract or was closed without hiring.")
     _, proposal = _proposal_lock_waiting(proposal=proposal)
+    if seen_updated_at is not None and seen_updated_at != proposal.updated_at:
+        raise ProposalError(
+            "The freelancer changed this proposal after you opened it; nothing was accepted. "
+            "Review the new terms and accept again if they suit you."
+        )
     rows = list(proposal.milestones.order_by("position", "pk"))
     past = [str(n) for n, row in enumerate(rows, start=1) if due_at_from_date(due_date=row.due_date) <= timezone.now()]
     if past:

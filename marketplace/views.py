@@ -1,5 +1,6 @@
 """Views of the marketplace app: thin, they parse input, call a service or selector, render."""
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -8,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from marketplace import selectors, services
@@ -259,12 +261,26 @@ def proposal_decline(request: HttpRequest, proposal_id: int) -> HttpResponse:
     return redirect("marketplace:proposal_detail", proposal_id=proposal.pk)
 
 
+def _seen_version(request: HttpRequest) -> datetime | None:
+    """The proposal's `updated_at` as the page showed it (hidden field `seen`); None if missing or garbled."""
+    try:
+        return parse_datetime(request.POST.get("seen", ""))
+    except ValueError:
+        return None
+
+
 @require_POST
 @login_required
 def proposal_accept(request: HttpRequest, proposal_id: int) -> HttpResponse:
     proposal = _proposal_or_404(request, proposal_id)
+    seen = _seen_version(request)
+    if seen is None:
+        messages.error(
+            request, "That page was out of date, so nothing was accepted. Check the terms below and accept again."
+        )
+        return redirect("marketplace:proposal_detail", proposal_id=proposal.pk)
     try:
-        contract = services.proposal_accept(proposal=proposal, actor=request.user)
+        contract = services.proposal_accept(proposal=proposal, actor=request.user, seen_updated_at=seen)
     except MarketplaceError as exc:
         messages.error(request, str(exc))
         return redirect("marketplace:proposal_detail", proposal_id=proposal.pk)

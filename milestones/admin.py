@@ -57,6 +57,11 @@ class MilestoneAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # View only: a "Save" here would write back the whole row it read, outside the
+        # services and their row lock, and could undo a transition committed meanwhile.
+        return False
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -75,6 +80,9 @@ class DeliverableFileAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # view only: a delivered file's record is proof of delivery
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -7,7 +7,8 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from milestones.models import Milestone
+from milestones.models import Milestone, MilestoneState
+from payments.forms import CardNumberInput
 from payments.money import AmountError, format_amount_plain, parse_amount
 
 TEST_CARD_HELP = "Test mode: 4242 4242 4242 4242 succeeds; no real card is charged."
@@ -54,7 +55,7 @@ class FundForm(ActionForm):
         required=False,
         max_length=23,
         help_text=TEST_CARD_HELP,
-        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+        widget=CardNumberInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
 
     def clean_card_number(self) -> str:
@@ -113,6 +114,13 @@ class RefundForm(ActionForm):
     )
     amount = forms.CharField(label="Amount to refund", required=False, max_length=20)
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.milestone is not None and self.milestone.state == MilestoneState.FUNDED:
+            # Nothing is delivered yet, so keeping part of the money is not on offer (the service refuses it too).
+            self.fields["kind"].choices = [(self.FULL, "Refund the full amount")]
+            del self.fields["amount"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

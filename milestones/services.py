@@ -12,7 +12,6 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.files import File
-from django.core.mail import send_mail, send_mass_mail
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from django_fsm import can_proceed, has_transition_perm
 
 from contracts.models import Contract
 from marketplace.models import User
+from marketplace.notifications import user_email_after_commit
 from marketplace.selectors import user_system_actor
 from milestones.errors import (
     DeliverableRejected,
@@ -48,7 +48,11 @@ def milestone_lock(*, milestone_id: int) -> Milestone:
     """Re-read the milestone under a row lock; callers run inside a transaction."""
     # Lock only the milestone row: the contracts app locks contract → milestones, and a lock
     # on the joined contract row here would take them in the opposite order and deadlock.
-    return Milestone.objects.select_for_update(of=("self",)).select_related("contract").get(pk=milestone_id)
+    # `no_key`: rows that reference the milestone (ledger transactions, lots) take KEY SHARE on it
+    # at commit while holding balance locks; FOR UPDATE would block them and can close a cycle.
+    return (
+        Milestone.objects.select_for_update(of=("self",), no_key=True).select_related("contract").get(pk=milestone_id)
+    )
 
 
 def milestone_event_record(
@@ -299,24 +303,12 @@ def milestone_change_order_apply(
 def _notify_after_commit(*, milestone: Milestone, actor: User, headline: str) -> None:
     """Tell the other party (both parties when staff or the system acted) once the change is committed."""
     contract = milestone.contract
-    recipients = [
-        user.email
-        for user in (contract.client, contract.freelancer)
-        if user.pk != actor.pk and user.email and user.is_active
-    ]
-    if not recipients:
-        return
     url = settings.SITE_URL.rstrip("/") + reverse("milestones:detail", args=[milestone.pk])
-    subject = f"{milestone.title}: {headline}"
-    body = f"{headline}\n\nMilestone: {milestone.title}\nContract: {contract.title}\n\nOpen it: {url}\n"
-
-    def send() -> None:
-        try:
-            send_mail(subject, body, None, recipients)
-        except Exception:  # a mail outage must never undo or fail a committed money movement
-            logger.exception("Could not send the milestone notification for milestone %s", milestone.pk)
-
-    transaction.on_commit(send)
+    user_email_after_commit(
+        recipients=[user for user in (contract.client, contract.freelancer) if user.pk != actor.pk],
+        subject=f"{milestone.title}: {headline}",
+        body=f"{headline}\n\nMilestone: {milestone.title}\nContract: {contract.title}\n\nOpen it: {url}\n",
+    )
 
 
 # --- Funding --------------------------------------------------------------------------
@@ -666,6 +658,13 @@ def milestone_refund(
     currency = locked.currency
     if amount is not None and not 0 < amount <= locked.amount:
         raise MilestoneError(f"Refund between {format_money(1, currency)} and {format_money(locked.amount, currency)}.")
+    if amount is not None and amount != locked.amount and locked.state == MilestoneState.FUNDED:
+        # A partial refund releases the rest to the freelancer: before any work is submitted that
+        # would let them pay themselves from escrow without the client ever reviewing anything.
+        raise MilestoneError(
+            "Nothing has been submitted yet, so you can refund all of it, not part; "
+            "submit the work first, or propose a lower amount as a change order."
+        )
     contract = locked.contract
     from_state = locked.state
     if amount is None or amount == locked.amount:
@@ -841,7 +840,7 @@ def _reminder_kind(*, deadline: datetime, now: datetime, windows: tuple[tuple[st
 def _claim(*, milestone_id: int, **conditions: object) -> Milestone | None:
     """Lock one row for this sweep, or None when another worker holds it or it no longer qualifies."""
     return (
-        Milestone.objects.select_for_update(skip_locked=True, of=("self",))
+        Milestone.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
         .select_related("contract__client", "contract__freelancer")
         .filter(pk=milestone_id, **conditions)
         .first()
@@ -962,21 +961,13 @@ def _email_after_commit(
     """One email per recipient, with the deadline in their own time zone, sent once the reminder is recorded."""
     url = settings.SITE_URL.rstrip("/") + reverse("milestones:detail", args=[milestone.pk])
     remaining = duration_text(abs((deadline - now).total_seconds()))
-    messages = []
     for user in recipients:
-        if not (user.email and user.is_active):
-            continue
         local = timezone.localtime(deadline, zoneinfo.ZoneInfo(user.timezone or "UTC"))
         when = f"{local:%a %d %b %Y, %H:%M} ({user.timezone or 'UTC'})"
-        text = body.format(deadline=when, remaining=remaining)
-        full_body = f"{text}\nMilestone: {milestone.title}\nContract: {milestone.contract.title}\n\nOpen it: {url}\n"
-        messages.append((subject.format(deadline=when), full_body, None, [user.email]))
-
-    def send() -> None:
-        try:
-            send_mass_mail(messages)
-        except Exception:  # a mail outage must not undo the sweep; the reminder row stays as sent
-            logger.exception("Could not send reminders for milestone %s", milestone.pk)
-
-    if messages:
-        transaction.on_commit(send)
+        # Not str.format: titles and names are user text and may hold braces.
+        text = body.replace("{deadline}", when).replace("{remaining}", remaining)
+        user_email_after_commit(
+            recipients=[user],
+            subject=subject.replace("{deadline}", when),
+            body=f"{text}\nMilestone: {milestone.title}\nContract: {milestone.contract.title}\n\nOpen it: {url}\n",
+        )

@@ -16,6 +16,14 @@ TEST_CARDS_HELP = (
 FORM_EXPIRED = "This form has expired or was changed. Reload the page and try again."
 
 
+class CardNumberInput(forms.TextInput):
+    """A card number is never written back into a page: a form shown again after an error
+    would otherwise carry the full number in its HTML (and in the browser's cache)."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
 class WalletForm(forms.Form):
     """Amount + currency + one-time token; `amount_minor` holds the parsed amount once valid."""
 
@@ -55,7 +63,7 @@ class AddFundsForm(WalletForm):
         label="Card number",
         max_length=23,
         help_text=TEST_CARDS_HELP,
-        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+        widget=CardNumberInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
 
     field_order = ["amount", "currency", "card_number", "token"]

@@ -8,7 +8,8 @@ CURRENCY_EXPONENTS: dict[str, int] = {"USD": 2, "EUR": 2, "GBP": 2}
 CURRENCY_SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£"}
 CURRENCY_CHOICES = [(code, code) for code in CURRENCY_EXPONENTS]
 
-_AMOUNT_PATTERN = re.compile(r"^(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?$")
+# ASCII digits only: full-width or Arabic-Indic digits must not pass for an amount.
+_AMOUNT_PATTERN = re.compile(r"^(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?$", re.ASCII)
 
 
 class AmountError(ValueError):

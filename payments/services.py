@@ -547,7 +547,9 @@ def escrow_change(*, milestone: Any, client: Any, new_amount: int, change_number
 def earnings_mature(*, lot: EarningsLot, now: datetime | None = None) -> LedgerTransaction:
     """Pending -> available for one lot once its hold has passed. Key `mature:<lot>`."""
     now = now or timezone.now()
-    locked = EarningsLot.objects.select_for_update().select_related("freelancer").get(pk=lot.pk)
+    # `of=("self",)`: the freelancer's user row is read, not locked. Locking it would deadlock with
+    # any release to them, which takes FOR KEY SHARE on it at commit while holding their balances.
+    locked = EarningsLot.objects.select_for_update(of=("self",)).select_related("freelancer").get(pk=lot.pk)
     if locked.matured_transaction_id is not None:
         matured = LedgerTransaction.objects.get(pk=locked.matured_transaction_id)
         matured.replayed = True
@@ -644,7 +646,11 @@ def payout_request(*, user: Any, amount: int, currency: str, idempotency_key: st
 
 
 def _payout_settle(*, payout: Payout, to_status: str, reason: str, actor: Any) -> Payout:
-    locked = Payout.objects.select_for_update().select_related("user").get(pk=payout.pk)
+    # A person settling a withdrawal must be staff, and not its owner; None is the provider's callback.
+    if actor is not None and (not getattr(actor, "is_staff", False) or actor.pk == payout.user_id):
+        raise PayoutStateError("Only staff other than its owner can mark a withdrawal paid or failed.")
+    # `of=("self",)`: lock the payout, not the user row (see earnings_mature: that would deadlock).
+    locked = Payout.objects.select_for_update(of=("self",)).select_related("user").get(pk=payout.pk)
     if locked.status == to_status:
         return locked
     if locked.status != PayoutStatus.REQUESTED:

@@ -147,4 +147,6 @@ def statement_csv(request: HttpRequest) -> StreamingHttpResponse:
     response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
     filename = f"milestone-statement-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # A statement is private: no shared cache or browser back-button copy may keep it.
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -30,7 +30,9 @@ def test_accepting_starts_the_contract_with_approved_milestones_and_declines_the
     client.force_login(job.client)
     # When the client accepts one
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("marketplace:proposal_accept", args=[chosen.pk]))
+        response = client.post(
+            reverse("marketplace:proposal_accept", args=[chosen.pk]), {"seen": chosen.updated_at.isoformat()}
+        )
     # Then a contract exists between the two, and the client lands on it
     contract = Contract.objects.get()
     assert response["Location"] == reverse("contracts:detail", args=[contract.pk])
@@ -76,9 +78,10 @@ def test_a_replayed_accept_is_refused_with_a_message(client):
     proposal = proposal_with_rows()
     client.force_login(proposal.job.client)
     url = reverse("marketplace:proposal_accept", args=[proposal.pk])
-    client.post(url)
+    form = {"seen": proposal.updated_at.isoformat()}
+    client.post(url, form)
     # When the same POST arrives again
-    response = client.post(url, follow=True)
+    response = client.post(url, form, follow=True)
     # Then it is refused with a clear message and there is still one contract with three milestones
     assert "closed" in " ".join(str(m) for m in response.context["messages"])
     assert Contract.objects.count() == 1 and Milestone.objects.count() == 3

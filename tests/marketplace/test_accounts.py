@@ -140,3 +140,25 @@ def test_healthz_answers_ok(client):
     response = client.get("/healthz/")
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+def test_the_system_actors_address_is_taken_before_anyone_can_sign_up_with_it(client):
+    # Given a fresh database: the migration created the system actor, which can't log in
+    system = User.objects.get(email="system@milestone.invalid")
+    assert system.is_system_actor and not system.is_active and not system.has_usable_password()
+    # When someone signs up with that address
+    client.post(
+        reverse("account_signup"),
+        {
+            "email": "system@milestone.invalid",
+            "password1": "a-long-unusual-passphrase",
+            "password2": "a-long-unusual-passphrase",
+            "display_name": "Impostor",
+            "is_client": "on",
+            "timezone": "UTC",
+        },
+    )
+    # Then no second account exists and the system actor is unchanged
+    assert User.objects.filter(email__iexact="system@milestone.invalid").count() == 1
+    system.refresh_from_db()
+    assert system.display_name == "Milestone (system)" and not system.is_active

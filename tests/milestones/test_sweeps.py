@@ -191,3 +191,17 @@ def test_two_workers_sweeping_at_once_release_each_milestone_once():
         assert milestone.state == S.RELEASED
         assert milestone.events.filter(action="auto_release").count() == 1
     call_command("ledger_verify")
+
+
+def test_reminders_survive_braces_and_line_breaks_in_user_text(django_capture_on_commit_callbacks):
+    # Given a submitted milestone whose title holds braces and a line break (user text)
+    with time_machine.travel(START, tick=False):
+        milestone_in_state(S.SUBMITTED, title="Fix {layout}\nand footer")
+    mail.outbox.clear()
+    # When its 7-day review reminder goes out
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.milestone_review_reminders_send(now=START + 7 * DAY) == 1
+    # Then the email is sent, with the title on one subject line, braces intact
+    (message,) = mail.outbox
+    assert message.subject.startswith("[Milestone] Fix {layout} and footer: review by ")
+    assert "\n" not in message.subject

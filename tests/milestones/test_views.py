@@ -124,7 +124,7 @@ def test_request_changes_without_a_note_shows_the_error_and_changes_nothing(clie
 
 
 def test_bad_amounts_are_refused_by_the_form(client):
-    milestone = milestone_in_state(S.FUNDED, amount=40_000)
+    milestone = milestone_in_state(S.SUBMITTED, amount=40_000)
     client.force_login(milestone.contract.freelancer)
     token = _token(_page(client, milestone), "refund")
     response = client.post(
@@ -134,7 +134,7 @@ def test_bad_amounts_are_refused_by_the_form(client):
     assert response.status_code == 400
     assert "at most $400.00" in response.content.decode()
     milestone.refresh_from_db()
-    assert milestone.state == S.FUNDED
+    assert milestone.state == S.SUBMITTED
 
 
 def test_strangers_cannot_post_actions_and_get_requests_are_refused(client):

@@ -184,6 +184,7 @@ def test_the_statement_and_csv_hold_only_the_user_s_own_money(client):
     # Then both show my two movements, never the stranger's
     assert "$7.77" not in page and "+$40.00" in page and "\u2212$30.00" in page
     assert export["Content-Disposition"].startswith('attachment; filename="milestone-statement-')
+    assert export["Cache-Control"] == "private, no-store"
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert rows[0] == ["date", "transaction", "kind", "description", "account", "currency", "amount"]
     assert [(row[2], row[6]) for row in rows[1:]] == [("fund", "-30.00"), ("deposit", "40.00")]
