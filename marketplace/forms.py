@@ -17,6 +17,15 @@ from payments.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS, AmountError, pa
 
 
 class RolesMixin(forms.Form):
+    def clean_display_name(self) -> str:
+        name = " ".join((self.cleaned_data.get("display_name") or "").split())
+        if not name:
+            raise forms.ValidationError("Enter the name the people you work with will see.")
+        # Timers and settlements act as "Milestone (system)"; nobody may look like them in a timeline.
+        if "system" in name.casefold() and "milestone" in name.casefold():
+            raise forms.ValidationError("That name is reserved for the platform's own actions; choose another.")
+        return name
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if not cleaned.get("is_client") and not cleaned.get("is_freelancer"):

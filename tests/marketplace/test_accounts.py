@@ -162,3 +162,13 @@ def test_the_system_actors_address_is_taken_before_anyone_can_sign_up_with_it(cl
     assert User.objects.filter(email__iexact="system@milestone.invalid").count() == 1
     system.refresh_from_db()
     assert system.display_name == "Milestone (system)" and not system.is_active
+
+
+@pytest.mark.parametrize("name", ["Milestone (system)", "milestone   SYSTEM", "   "])
+def test_a_display_name_that_impersonates_the_system_or_is_blank_is_refused(client, name):
+    user = UserFactory(display_name="Real Name")
+    client.force_login(user)
+    response = client.post(reverse("profile"), {"display_name": name, "timezone": "UTC", "is_client": "on"})
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.display_name == "Real Name"
