@@ -69,7 +69,7 @@ def test_the_page_shows_amount_escrow_timer_files_history_and_the_highlighted_di
     assert "Revision 1" in html
     assert "<svg" in html and 'class="sd-node sd-node-submitted sd-node-current"' in html
     assert html.count("sd-node-current") == 1
-    assert "History" in html and "funded → submitted" in html
+    assert "History" in html and "Funded → Submitted" in html
 
 
 def test_release_through_the_page_and_a_replayed_post_counts_once(client):
