@@ -916,7 +916,15 @@ def milestone_due_reminders_send(*, now: datetime | None = None, limit: int = 50
     candidate_ids = list(
         Milestone.objects.filter(state__in=DUE_REMINDER_STATES, due_at__lte=now + longest)
         # An overdue milestone stays a candidate forever; skip the ones already told it is overdue.
-        .exclude(reminders__kind=MilestoneReminder.Kind.OVERDUE, reminders__deadline=models.F("due_at"))
+        .exclude(
+            models.Exists(
+                MilestoneReminder.objects.filter(
+                    milestone=models.OuterRef("pk"),
+                    kind=MilestoneReminder.Kind.OVERDUE,
+                    deadline=models.OuterRef("due_at"),
+                )
+            )
+        )
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

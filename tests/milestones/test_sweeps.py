@@ -205,3 +205,20 @@ def test_reminders_survive_braces_and_line_breaks_in_user_text(django_capture_on
     (message,) = mail.outbox
     assert message.subject.startswith("[Milestone] Fix {layout} and footer: review by ")
     assert "\n" not in message.subject
+
+
+def test_a_new_due_date_gets_its_own_overdue_reminder(django_capture_on_commit_callbacks):
+    # Given funded work that was reminded as overdue, then given a later due date by a change order
+    with time_machine.travel(START, tick=False):
+        milestone = milestone_in_state(S.FUNDED)
+    first_due = milestone.due_at
+    assert services.milestone_due_reminders_send(now=first_due + DAY) == 1
+    new_due = first_due + 5 * DAY
+    services.milestone_change_order_apply(
+        milestone=milestone, actor=milestone.contract.client, amount=milestone.amount, due_at=new_due, change_number=1
+    )
+    # When the sweep runs 48 hours before and again after the new due date
+    assert services.milestone_due_reminders_send(now=new_due - dt.timedelta(hours=47)) == 1
+    assert services.milestone_due_reminders_send(now=new_due + dt.timedelta(hours=1)) == 1
+    # Then the new deadline has its own reminders, the overdue one included
+    assert list(milestone.reminders.filter(deadline=new_due).values_list("kind", flat=True)) == ["due_48h", "overdue"]
