@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
-from marketplace.admin import ReadOnlyInline
+from core.admin import ReadOnlyInline
 
 
 class ContractEventInline(ReadOnlyInline):

@@ -1,7 +1,9 @@
 """Domain errors of the contracts app; views turn them into messages, never 500s."""
 
+from core.errors import DomainError
 
-class ContractError(Exception):
+
+class ContractError(DomainError):
     """A contract action was refused; the message is safe to show to the user."""
 
 

@@ -4,10 +4,11 @@ from typing import Any
 
 from django import forms
 
-from contracts.services import MESSAGE_MAX_LENGTH, MilestoneTerms, due_at_from_date
-from marketplace.forms import AmountField, FutureDateField, OneTimeTokenForm, SingleLineCharField
+from contracts.services import MESSAGE_MAX_LENGTH
+from core.forms import AmountField, FutureDateField, OneTimeTokenForm, SingleLineCharField
+from core.money import format_amount_plain
 from milestones.models import Milestone, MilestoneState
-from payments.money import format_amount_plain
+from milestones.terms import MilestoneTerms, due_at_from_date
 
 
 class MessageForm(OneTimeTokenForm):

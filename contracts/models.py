@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from payments.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES
 
 
 class Contract(models.Model):
@@ -38,6 +38,11 @@ class Contract(models.Model):
 
     def is_party(self, user: object) -> bool:
         return getattr(user, "pk", None) in (self.client_id, self.freelancer_id)
+
+    @property
+    def is_active(self) -> bool:
+        """Work and money may still move; an ended contract is history."""
+        return self.status == self.Status.ACTIVE
 
 
 class ContractEvent(models.Model):

@@ -4,13 +4,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
-from marketplace.models import User
+from marketplace.models import Job, Proposal
+from marketplace.selectors import proposals_with_summary
 from milestones.models import ESCROW_STATES, Milestone, MilestoneEvent, MilestoneState
-from payments.selectors import milestone_money_totals
+from milestones.selectors import milestone_is_overdue
+from payments.selectors import EarningsSummary, earnings_currencies, earnings_summary, milestone_money_totals
+from users.models import User
 
 # The main step in each state, by the transition that takes it; a viewer's "next action" is
 # the first of these the model lets them fire. Side actions (a refund, a dispute, paying
@@ -119,10 +122,10 @@ def milestone_next_action(*, milestone: Milestone, viewer: Any) -> str | None:
     return next((label for name, label in NEXT_ACTIONS.get(milestone.state, []) if name in available), None)
 
 
-def milestone_is_overdue(*, milestone: Milestone, now: datetime | None = None) -> bool:
-    """Past its due date while work is still expected (not yet submitted, released or closed)."""
-    waiting_for_work = milestone.state in (MilestoneState.APPROVED, MilestoneState.FUNDED)
-    return waiting_for_work and milestone.due_at < (now or timezone.now())
+def contract_fundable_milestones(*, user: User, contract_id: int) -> tuple[Contract, QuerySet[Milestone]]:
+    """The contract's approved milestones, for its client only (else Contract.DoesNotExist)."""
+    contract = Contract.objects.get(pk=contract_id, client=user)
+    return contract, contract.milestones.filter(state=MilestoneState.APPROVED).order_by("position", "pk")
 
 
 def contract_timeline(*, contract: Contract, milestones: list[Milestone]) -> list[TimelineEntry]:
@@ -214,3 +217,84 @@ def contract_milestone(*, contract: Contract, milestone_id: int) -> Milestone:
     milestone = Milestone.objects.get(pk=milestone_id, contract=contract)
     milestone.contract = contract
     return milestone
+
+
+# --- Dashboards ---------------------------------------------------------------------
+
+
+@dataclass
+class ClientDashboard:
+    contracts: list[Contract]
+    open_jobs: list[Job]
+    to_approve: list[Milestone]
+    to_fund: list[Milestone]
+    to_review: list[Milestone]
+    changes_to_answer: list[ChangeRequest]
+
+
+@dataclass
+class FreelancerDashboard:
+    proposals: list[Proposal]
+    contracts: list[Contract]
+    active_milestones: list[tuple[Milestone, bool]]  # (milestone, is overdue), soonest due first
+    to_approve: list[Milestone]
+    changes_to_answer: list[ChangeRequest]
+    earnings: list[EarningsSummary] = field(default_factory=list)  # one per currency
+
+
+def _milestones_of(contracts: QuerySet[Contract], *states: str) -> list[Milestone]:
+    return list(
+        Milestone.objects.filter(contract__in=contracts, state__in=states)
+        .select_related("contract", "contract__client", "contract__freelancer")
+        .order_by("due_at", "pk")
+    )
+
+
+def dashboard_client(*, user: User) -> ClientDashboard:
+    """What a client acts on: proposals per open job, milestones to approve, fund or review."""
+    contracts = Contract.objects.filter(client=user)
+    open_jobs = Job.objects.filter(client=user, status=Job.Status.OPEN).annotate(
+        waiting=Count("proposals", filter=Q(proposals__status=Proposal.Status.SUBMITTED))
+    )
+    return ClientDashboard(
+        contracts=list(contracts.select_related("freelancer").order_by("status", "-created_at")),
+        open_jobs=list(open_jobs.order_by("-created_at", "-pk")),
+        to_approve=[m for m in _milestones_of(contracts, MilestoneState.PROPOSED) if m.proposed_by_id != user.pk],
+        to_fund=_milestones_of(contracts, MilestoneState.APPROVED),
+        to_review=_milestones_of(contracts, MilestoneState.SUBMITTED),
+        changes_to_answer=_changes_to_answer(contracts=contracts, user=user),
+    )
+
+
+def _changes_to_answer(*, contracts: QuerySet[Contract], user: User) -> list[ChangeRequest]:
+    return list(
+        ChangeRequest.objects.filter(contract__in=contracts, status=ChangeRequest.Status.PROPOSED)
+        .exclude(proposed_by=user)
+        .select_related("contract", "milestone", "proposed_by")
+    )
+
+
+def dashboard_freelancer(*, user: User) -> FreelancerDashboard:
+    """What a freelancer acts on: proposals sent, active milestones by due date (overdue marked), earnings."""
+    contracts = Contract.objects.filter(freelancer=user)
+    active = _milestones_of(
+        contracts, MilestoneState.APPROVED, MilestoneState.FUNDED, MilestoneState.SUBMITTED, MilestoneState.DISPUTED
+    )
+    now = timezone.now()
+    return FreelancerDashboard(
+        proposals=list(
+            proposals_with_summary(Proposal.objects.filter(freelancer=user).select_related("job")).order_by(
+                "-created_at"
+            )[:50]
+        ),
+        contracts=list(contracts.select_related("client").order_by("status", "-created_at")),
+        active_milestones=[(m, milestone_is_overdue(milestone=m, now=now)) for m in active],
+        to_approve=[m for m in _milestones_of(contracts, MilestoneState.PROPOSED) if m.proposed_by_id != user.pk],
+        changes_to_answer=_changes_to_answer(contracts=contracts, user=user),
+        earnings=freelancer_earnings(user=user),
+    )
+
+
+def freelancer_earnings(*, user: User) -> list[EarningsSummary]:
+    """The freelancer's earnings per currency from the ledger: pending (with release dates), available, paid out."""
+    return [earnings_summary(user=user, currency=currency) for currency in earnings_currencies(user=user)]

@@ -2,9 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,8 +12,10 @@ from django.utils import timezone
 
 from contracts.errors import ChangeRequestError, ContractError, ContractMessageError
 from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
-from marketplace.models import User
-from marketplace.notifications import user_email_after_commit
+from core.money import format_money
+from marketplace.errors import ProposalError
+from marketplace.models import Job, Proposal
+from marketplace.services import proposal_accept_close_job, proposal_accept_prepare
 from milestones.errors import MilestoneError
 from milestones.models import ESCROW_STATES, Milestone, MilestoneState
 from milestones.services import (
@@ -27,11 +27,10 @@ from milestones.services import (
     milestone_terms_apply,
     milestone_withdraw,
 )
+from milestones.terms import MilestoneTerms, due_at_from_date, milestone_terms_validate
+from notifications.services import user_email_after_commit
 from payments.errors import PaymentError
-from payments.money import format_money
-
-if TYPE_CHECKING:
-    from marketplace.models import Job, Proposal
+from users.models import User
 
 MESSAGE_MAX_LENGTH = 5000
 # Milestones in these states hold money in escrow: a contract can't end while any does.
@@ -39,21 +38,6 @@ BLOCKING_END_STATES = ESCROW_STATES
 ALREADY_SENT = "That form was already sent; nothing was done twice."
 UNFUNDED_STATES = (MilestoneState.PROPOSED, MilestoneState.APPROVED)
 CHANGE_ORDER_STATES = (MilestoneState.FUNDED, MilestoneState.SUBMITTED)
-
-
-@dataclass(frozen=True)
-class MilestoneTerms:
-    """What both parties agree a milestone is: the same shape for proposals and change requests."""
-
-    title: str
-    deliverables: str
-    amount: int
-    due_at: datetime
-
-
-def due_at_from_date(*, due_date: date) -> datetime:
-    """A milestone due on a date is due at the end of that day, UTC; each viewer sees it in their zone."""
-    return datetime.combine(due_date, time(23, 59, 59), tzinfo=UTC)
 
 
 def contract_lock(*, contract_id: int) -> Contract:
@@ -86,27 +70,11 @@ def _require_active_party(*, contract: Contract, actor: User, doing: str) -> Non
         raise ContractError(f"This contract has ended, so you can't {doing}.")
 
 
-def milestone_terms_validate(*, terms: MilestoneTerms, currency: str, agreed_due_at: datetime | None = None) -> None:
-    """The rules every milestone's terms obey, wherever they come from (proposal or change request)."""
-    if not terms.title.strip():
-        raise ContractError("Give the milestone a title.")
-    if not terms.deliverables.strip():
-        raise ContractError("Say exactly what will be handed over for this milestone.")
-    if terms.amount <= 0:
-        raise ContractError("The amount must be greater than zero.")
-    if terms.amount > settings.MILESTONE_MAX_AMOUNT_MINOR:
-        maximum = format_money(settings.MILESTONE_MAX_AMOUNT_MINOR, currency)
-        raise ContractError(f"A milestone's amount may be at most {maximum}.")
-    # A due date already agreed may stay as it is even once passed; a new one must lie ahead.
-    if terms.due_at <= timezone.now() and terms.due_at != agreed_due_at:
-        raise ContractError("The due date must be in the future.")
-
-
 @transaction.atomic
 def contract_start(
     *,
-    job: "Job",
-    proposal: "Proposal",
+    job: Job,
+    proposal: Proposal,
     client: User,
     freelancer: User,
     title: str,
@@ -207,7 +175,7 @@ def change_request_propose(
         milestone_terms_validate(
             terms=terms, currency=contract.currency, agreed_due_at=milestone.due_at if milestone else None
         )
-    except ContractError as exc:
+    except MilestoneError as exc:
         raise ChangeRequestError(str(exc)) from exc
     if milestone is not None:
         kind = _change_kind(milestone=milestone, terms=terms)
@@ -424,5 +392,43 @@ def contract_end(*, contract: Contract, actor: User, note: str = "") -> Contract
         recipient=_other_party(contract, actor),
         subject=f"“{contract.title}” has ended",
         body=f"{why}.\n\n{_contract_url(contract)}",
+    )
+    return contract
+
+
+@transaction.atomic
+def proposal_accept(*, proposal: Proposal, actor: User, seen_updated_at: datetime | None = None) -> Contract:
+    """The client accepts: contract, approved milestones, job closed, the other proposals declined.
+
+    All in one transaction under the job's row lock, so two accepts at once on one job make
+    one contract; the loser finds the job closed and gets a domain error.
+    """
+    job, proposal = proposal_accept_prepare(proposal=proposal, actor=actor, seen_updated_at=seen_updated_at)
+    rows = list(proposal.milestones.order_by("position", "pk"))
+    try:
+        contract = contract_start(
+            job=job,
+            proposal=proposal,
+            client=actor,
+            freelancer=proposal.freelancer,
+            title=job.title,
+            currency=job.currency,
+            milestones=[
+                MilestoneTerms(
+                    title=row.title,
+                    deliverables=row.deliverables,
+                    amount=row.amount,
+                    due_at=due_at_from_date(due_date=row.due_date),
+                )
+                for row in rows
+            ],
+        )
+    except ContractError as exc:
+        raise ProposalError(str(exc)) from exc
+    proposal_accept_close_job(job=job, proposal=proposal, actor=actor)
+    _email_after_commit(
+        recipient=proposal.freelancer,
+        subject=f"Your proposal on “{job.title}” was accepted",
+        body=f"Your contract has started: {_contract_url(contract)}",
     )
     return contract

@@ -1,19 +1,29 @@
 """Views of the contracts app: thin; every one finds the contract among those the viewer may see."""
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from contracts import selectors, services
 from contracts.errors import ContractError
 from contracts.forms import ChangeRequestForm, DecisionNoteForm, MessageForm
 from contracts.models import ChangeRequest, Contract
+from core.money import CURRENCY_EXPONENTS, format_money
+from marketplace.errors import MarketplaceError
+from marketplace.models import Proposal
+from marketplace.selectors import proposal_get_for_viewer
 from milestones.errors import MilestoneError
+from milestones.forms import FundManyForm
 from milestones.models import Milestone
+from milestones.services import milestone_fund_many
+from payments.errors import PaymentError
+from payments.selectors import client_balance
 
 
 def _posted(request: HttpRequest) -> Any:
@@ -185,3 +195,95 @@ def contract_end(request: HttpRequest, contract_id: int) -> HttpResponse:
         return _back(contract)
     page = selectors.contract_page(contract=contract, viewer=request.user)
     return render(request, "contracts/contract_end.html", {"page": page, "contract": contract, "form": form})
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(request, "marketplace/landing.html")
+    user = request.user
+    context = {
+        "client_board": selectors.dashboard_client(user=user) if user.is_client else None,
+        "freelancer_board": selectors.dashboard_freelancer(user=user) if user.is_freelancer else None,
+    }
+    return render(request, "contracts/dashboard.html", context)
+
+
+def _seen_version(request: HttpRequest) -> datetime | None:
+    """The proposal's `updated_at` as the page showed it (hidden field `seen`); None if missing or garbled."""
+    try:
+        return parse_datetime(request.POST.get("seen", ""))
+    except ValueError:
+        return None
+
+
+@require_POST
+@login_required
+def proposal_accept(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    try:
+        proposal = proposal_get_for_viewer(proposal_id=proposal_id, user=request.user)
+    except Proposal.DoesNotExist as exc:
+        raise Http404 from exc
+    seen = _seen_version(request)
+    if seen is None:
+        messages.error(
+            request, "That page was out of date, so nothing was accepted. Check the terms below and accept again."
+        )
+        return redirect("marketplace:proposal_detail", proposal_id=proposal.pk)
+    try:
+        contract = services.proposal_accept(proposal=proposal, actor=request.user, seen_updated_at=seen)
+    except MarketplaceError as exc:
+        messages.error(request, str(exc))
+        return redirect("marketplace:proposal_detail", proposal_id=proposal.pk)
+    messages.success(request, "The contract has started: its milestones are approved and ready to fund.")
+    return redirect("contracts:detail", contract_id=contract.pk)
+
+
+@login_required
+def contract_fund_milestones(request: HttpRequest, contract_id: int) -> HttpResponse:
+    """Fund several approved milestones of one contract at once: all of them, or none."""
+    try:
+        contract, fundable = selectors.contract_fundable_milestones(user=request.user, contract_id=contract_id)
+    except Contract.DoesNotExist as error:
+        raise Http404 from error
+    form = FundManyForm(request.POST or None, fundable=fundable)
+    if request.method == "POST":
+        if form.is_valid():
+            chosen = list(form.cleaned_data["milestones"])
+            try:
+                milestone_fund_many(
+                    milestones=chosen,
+                    actor=request.user,
+                    card_number=form.cleaned_data["card_number"] or None,
+                    idempotency_key=form.idempotency_key,
+                )
+            except (MilestoneError, PaymentError) as error:
+                messages.error(request, str(error))
+            else:
+                total = sum(m.amount for m in chosen)
+                plural = "s" if len(chosen) != 1 else ""
+                messages.success(
+                    request,
+                    f"{len(chosen)} milestone{plural} funded: "
+                    f"{format_money(total, contract.currency)} is held in escrow.",
+                )
+            # Back to a fresh page (and a fresh token) either way.
+            return redirect("contracts:fund_milestones", contract_id=contract.pk)
+        messages.error(request, "Please correct the form below; nothing was changed.")
+    if form.is_bound:
+        selected_ids = {int(v) for v in request.POST.getlist("milestones") if v.isdigit()}
+    else:
+        selected_ids = {m.pk for m in fundable}
+    return render(
+        request,
+        "contracts/fund_milestones.html",
+        {
+            "contract": contract,
+            "fundable": fundable,
+            "form": form,
+            "selected_ids": selected_ids,
+            "minor_per_unit": 10 ** CURRENCY_EXPONENTS.get(contract.currency, 2),
+            "selected_total": sum(m.amount for m in fundable if m.pk in selected_ids),
+            "balance": client_balance(user=request.user, currency=contract.currency),
+        },
+        status=400 if form.is_bound else 200,
+    )

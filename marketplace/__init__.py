@@ -1,5 +1,1 @@
-"""Milestone: the project package and the marketplace app (users, jobs, proposals)."""
-
-from marketplace.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""Jobs and proposals: what a client asks for and what freelancers offer."""

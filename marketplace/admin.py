@@ -1,39 +1,11 @@
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone, User
-from payments.money import format_money
-
-
-@admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    ordering = ["email"]
-    list_display = ["email", "display_name", "is_client", "is_freelancer", "is_staff", "date_joined"]
-    list_filter = ["is_client", "is_freelancer", "is_staff", "is_active"]
-    search_fields = ["email", "display_name"]
-    fieldsets = (
-        (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("display_name", "timezone", "is_client", "is_freelancer")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
-    )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "display_name", "password1", "password2")}),)
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Audit rows and agreed terms are history: shown, never edited here."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from core.admin import ReadOnlyInline
+from core.money import format_money
+from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone
 
 
 class JobEventInline(ReadOnlyInline):

@@ -1,7 +1,9 @@
 """Domain errors of the marketplace app; views turn them into messages, never 500s."""
 
+from core.errors import DomainError
 
-class MarketplaceError(Exception):
+
+class MarketplaceError(DomainError):
     """A job or proposal action was refused; the message is safe to show to the user."""
 
 

@@ -14,13 +14,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from contracts.errors import ContractError
-from contracts.models import Contract
-from contracts.services import MilestoneTerms, contract_start, due_at_from_date, milestone_terms_validate
+from core.money import CURRENCY_EXPONENTS, format_money
 from marketplace.errors import JobError, ProposalError
-from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone, User
-from marketplace.notifications import user_email_after_commit
-from payments.money import CURRENCY_EXPONENTS, format_money
+from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone
+from milestones.errors import MilestoneError
+from milestones.terms import MilestoneTerms, due_at_from_date, milestone_terms_validate
+from notifications.services import user_email_after_commit
+from users.models import User
 
 DECLINED_BECAUSE_HIRED = "The client hired another freelancer for this job."
 DECLINED_BECAUSE_CLOSED = "The client closed this job without hiring."
@@ -172,7 +172,7 @@ def proposal_milestones_validate(*, milestones: Sequence[ProposalMilestoneTerms]
         )
         try:
             milestone_terms_validate(terms=terms, currency=currency)
-        except ContractError as exc:
+        except MilestoneError as exc:
             raise ProposalError(f"Milestone {number}: {exc}") from exc
 
 
@@ -279,14 +279,13 @@ def proposal_decline(*, proposal: Proposal, actor: User, message: str = "") -> P
     return proposal
 
 
-@transaction.atomic
-def proposal_accept(*, proposal: Proposal, actor: User, seen_updated_at: datetime | None = None) -> Contract:
-    """The client accepts: contract, approved milestones, job closed, the other proposals declined.
+def proposal_accept_prepare(
+    *, proposal: Proposal, actor: User, seen_updated_at: datetime | None
+) -> tuple[Job, Proposal]:
+    """Lock the job and the proposal for acceptance and refuse what can't be accepted.
 
-    All in one transaction under the job's row lock, so two accepts at once on one job make
-    one contract; the loser finds the job closed and gets a domain error. `seen_updated_at` is
-    the proposal's `updated_at` on the page the client accepted from: if the freelancer edited
-    it since, the client would be agreeing to terms they never saw, so nothing happens.
+    `seen_updated_at` is the proposal's `updated_at` on the page the client accepted from: if the
+    freelancer edited it since, the client would be agreeing to terms they never saw.
     """
     job = job_lock(job_id=proposal.job_id)
     if actor.pk != job.client_id:
@@ -305,35 +304,14 @@ def proposal_accept(*, proposal: Proposal, actor: User, seen_updated_at: datetim
         raise ProposalError(
             f"The due date of milestone {', '.join(past)} has passed; ask the freelancer to update the proposal."
         )
-    try:
-        contract = contract_start(
-            job=job,
-            proposal=proposal,
-            client=actor,
-            freelancer=proposal.freelancer,
-            title=job.title,
-            currency=job.currency,
-            milestones=[
-                MilestoneTerms(
-                    title=row.title,
-                    deliverables=row.deliverables,
-                    amount=row.amount,
-                    due_at=due_at_from_date(due_date=row.due_date),
-                )
-                for row in rows
-            ],
-        )
-    except ContractError as exc:
-        raise ProposalError(str(exc)) from exc
+    return job, proposal
+
+
+def proposal_accept_close_job(*, job: Job, proposal: Proposal, actor: User) -> None:
+    """Once the contract exists: the proposal accepted, the job closed, the other proposals declined."""
     _proposal_decide(proposal=proposal, actor=actor, status=Proposal.Status.ACCEPTED)
     job.status = Job.Status.CLOSED
     job.closed_at = timezone.now()
     job.save(update_fields=["status", "closed_at"])
     job_event_record(job=job, proposal=proposal, actor=actor, action=JobEvent.Action.PROPOSAL_ACCEPTED)
     _proposals_decline_waiting(job=job, actor=actor, message=DECLINED_BECAUSE_HIRED, keep=proposal)
-    _email_after_commit(
-        recipient=proposal.freelancer,
-        subject=f"Your proposal on “{job.title}” was accepted",
-        body="Your contract has started: " + _site_url(reverse("contracts:detail", args=[contract.pk])),
-    )
-    return contract

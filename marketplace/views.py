@@ -1,29 +1,19 @@
 """Views of the marketplace app: thin, they parse input, call a service or selector, render."""
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from core.money import format_amount_plain
 from marketplace import selectors, services
 from marketplace.errors import MarketplaceError
-from marketplace.forms import (
-    DeclineForm,
-    JobForm,
-    JobSearchForm,
-    ProfileForm,
-    ProposalForm,
-    proposal_milestone_formset,
-)
+from marketplace.forms import DeclineForm, JobForm, JobSearchForm, ProposalForm, proposal_milestone_formset
 from marketplace.models import Job, Proposal
-from payments.money import format_amount_plain
 
 JOBS_PER_PAGE = 20
 
@@ -31,17 +21,6 @@ JOBS_PER_PAGE = 20
 def _posted(request: HttpRequest) -> Any:
     """The form data of a POST (even an empty one, so the form is bound and says what's missing)."""
     return request.POST if request.method == "POST" else None
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return render(request, "marketplace/landing.html")
-    user = request.user
-    context = {
-        "client_board": selectors.dashboard_client(user=user) if user.is_client else None,
-        "freelancer_board": selectors.dashboard_freelancer(user=user) if user.is_freelancer else None,
-    }
-    return render(request, "marketplace/dashboard.html", context)
 
 
 # --- Jobs ---------------------------------------------------------------------------
@@ -259,62 +238,3 @@ def proposal_decline(request: HttpRequest, proposal_id: int) -> HttpResponse:
     if proposal.job.client_id == request.user.pk:
         return redirect("marketplace:job_proposals", job_id=proposal.job_id)
     return redirect("marketplace:proposal_detail", proposal_id=proposal.pk)
-
-
-def _seen_version(request: HttpRequest) -> datetime | None:
-    """The proposal's `updated_at` as the page showed it (hidden field `seen`); None if missing or garbled."""
-    try:
-        return parse_datetime(request.POST.get("seen", ""))
-    except ValueError:
-        return None
-
-
-@require_POST
-@login_required
-def proposal_accept(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    proposal = _proposal_or_404(request, proposal_id)
-    seen = _seen_version(request)
-    if seen is None:
-        messages.error(
-            request, "That page was out of date, so nothing was accepted. Check the terms below and accept again."
-        )
-        return redirect("marketplace:proposal_detail", proposal_id=proposal.pk)
-    try:
-        contract = services.proposal_accept(proposal=proposal, actor=request.user, seen_updated_at=seen)
-    except MarketplaceError as exc:
-        messages.error(request, str(exc))
-        return redirect("marketplace:proposal_detail", proposal_id=proposal.pk)
-    messages.success(request, "The contract has started: its milestones are approved and ready to fund.")
-    return redirect("contracts:detail", contract_id=contract.pk)
-
-
-@login_required
-def profile_edit(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Your profile was saved.")
-        return redirect("profile")
-    return render(request, "marketplace/profile.html", {"form": form})
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    """For load balancers and the compose healthcheck: the app answers and the database too."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
-
-
-def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "errors/403.html", status=403)
-
-
-def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "errors/404.html", status=404)
-
-
-def error_500(request: HttpRequest) -> HttpResponse:
-    # No context processors that touch the database: the error may be the database.
-    from django.template import loader
-
-    return HttpResponse(loader.get_template("errors/500.html").render(), status=500)

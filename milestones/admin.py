@@ -7,8 +7,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.money import format_money
 from milestones.models import DeliverableFile, Milestone, MilestoneEvent, Submission
-from payments.money import format_money
 
 
 class ReadOnlyInline(admin.TabularInline):

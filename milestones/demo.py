@@ -6,16 +6,19 @@ the marker; a second run finds it and changes nothing.
 """
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from contracts.models import Contract
-from marketplace.models import User
 from milestones import services
 from milestones.models import Milestone, MilestoneState
 from payments.services import deposit
+from users.models import User
+
+if TYPE_CHECKING:
+    from contracts.models import Contract
 
 DEMO_CARD = "4242424242424242"
 
@@ -33,7 +36,7 @@ DEMO_STATES: dict[str, str] = {
 
 
 @transaction.atomic
-def demo_milestones_ensure(*, contract: Contract) -> Contract:
+def demo_milestones_ensure(*, contract: "Contract") -> "Contract":
     """Move the demo contract's approved milestones into every state; a second run finds them moved."""
     client, freelancer = contract.client, contract.freelancer
     if contract.milestones.exclude(state=MilestoneState.APPROVED).exists():

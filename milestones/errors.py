@@ -1,7 +1,9 @@
 """Domain errors of the milestones app; views turn them into messages, never 500s."""
 
+from core.errors import DomainError
 
-class MilestoneError(Exception):
+
+class MilestoneError(DomainError):
     """A milestone action was refused; the message is safe to show to the user."""
 
 

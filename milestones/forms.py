@@ -7,9 +7,9 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from core.money import AmountError, format_amount_plain, parse_amount
 from milestones.models import Milestone, MilestoneState
 from payments.forms import CardNumberInput
-from payments.money import AmountError, format_amount_plain, parse_amount
 
 TEST_CARD_HELP = "Test mode: 4242 4242 4242 4242 succeeds; no real card is charged."
 

@@ -7,9 +7,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django_fsm import has_transition_perm
 
-from contracts.models import Contract
-from marketplace.models import User
 from milestones.models import DeliverableFile, Milestone, MilestoneEvent, MilestoneState, Submission
+from users.models import User
 
 # The transitions a person fires from the milestone page, in the order the page offers them.
 # auto_release belongs to the timers; it is never a button.
@@ -73,12 +72,6 @@ def deliverable_for_download(*, user: User, milestone_id: int, file_id: int) -> 
     return DeliverableFile.objects.select_related("submission").get(
         pk=file_id, submission__milestone_id=milestone_id, submission__milestone__in=visible
     )
-
-
-def contract_fundable_milestones(*, user: User, contract_id: int) -> tuple[Contract, QuerySet[Milestone]]:
-    """The contract's approved milestones, for its client only (else Contract.DoesNotExist)."""
-    contract = Contract.objects.get(pk=contract_id, client=user)
-    return contract, contract.milestones.filter(state=MilestoneState.APPROVED).order_by("position", "pk")
 
 
 # --- Timers -----------------------------------------------------------------------------
@@ -151,3 +144,9 @@ def countdown_text(*, label: str, deadline: datetime, now: datetime) -> str:
     if label == "due":
         return f"overdue by {duration_text(-seconds)}"
     return f"{label} is due now"
+
+
+def milestone_is_overdue(*, milestone: Milestone, now: datetime | None = None) -> bool:
+    """Past its due date while work is still expected (not yet submitted, released or closed)."""
+    waiting_for_work = milestone.state in (MilestoneState.APPROVED, MilestoneState.FUNDED)
+    return waiting_for_work and milestone.due_at < (now or timezone.now())

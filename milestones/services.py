@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files import File
@@ -17,10 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from contracts.models import Contract
-from marketplace.models import User
-from marketplace.notifications import user_email_after_commit
-from marketplace.selectors import user_system_actor
+from core.money import format_money
 from milestones.errors import (
     DeliverableRejected,
     MilestoneActionNotAllowed,
@@ -36,10 +34,15 @@ from milestones.models import (
     Submission,
 )
 from milestones.selectors import duration_text, milestone_dispute_opener
+from notifications.services import user_email_after_commit
 from payments.errors import PaymentError
-from payments.money import format_money
 from payments.selectors import client_balance
 from payments.services import deposit, escrow_change, escrow_fund, escrow_refund, escrow_release, escrow_split
+from users.models import User
+from users.selectors import user_system_actor
+
+if TYPE_CHECKING:
+    from contracts.models import Contract
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +119,7 @@ def _past(transition_name: str) -> str:
 @transaction.atomic
 def milestone_create(
     *,
-    contract: Contract,
+    contract: "Contract",
     proposed_by: User,
     title: str,
     deliverables: str,
@@ -128,7 +131,7 @@ def milestone_create(
     """A new milestone in `proposed`; the other party approves it (or an accepted proposal does)."""
     if not contract.is_party(proposed_by):
         raise MilestoneActionNotAllowed("Only the contract's client or freelancer can propose a milestone.")
-    if contract.status != Contract.Status.ACTIVE:
+    if not contract.is_active:
         raise MilestoneError("This contract has ended; no milestones can be added.")
     if amount <= 0:
         raise MilestoneError("The amount must be greater than zero.")
@@ -343,13 +346,13 @@ def milestone_fund_many(
     return _fund_many_locked(ids=ids, actor=actor, idempotency_key=idempotency_key)
 
 
-def _fund_many_check(*, milestones: Sequence[Milestone], actor: User, keys: dict[int, str | None]) -> Contract:
+def _fund_many_check(*, milestones: Sequence[Milestone], actor: User, keys: dict[int, str | None]) -> "Contract":
     for m in milestones:
         milestone_refuse_replay(idempotency_key=keys[m.pk])
     contract = milestones[0].contract
     if any(m.contract_id != contract.pk for m in milestones):
         raise MilestoneError("Milestones of different contracts are funded separately.")
-    if contract.status != Contract.Status.ACTIVE:
+    if not contract.is_active:
         raise MilestoneError("This contract has ended; its milestones can no longer be funded.")
     for m in milestones:
         milestone_check_transition(milestone=m, transition_name="fund", actor=actor)

@@ -5,7 +5,6 @@ from milestones import views
 app_name = "milestones"
 
 urlpatterns = [
-    path("fund/", views.milestone_fund_many, name="fund_many"),
     path("<int:pk>/", views.milestone_detail, name="detail"),
     path("<int:pk>/files/<int:file_id>/", views.deliverable_download, name="file_download"),
     # One URL per action (milestones:release, milestones:refund, ...), all POST.

@@ -17,20 +17,17 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from contracts.models import Contract
-from marketplace.models import User
 from milestones import forms, selectors, services
 from milestones.errors import MilestoneError
 from milestones.models import Milestone, MilestoneState
 from milestones.state_diagram import state_diagram_svg
 from milestones.uploads import DeliverableSizeLimitHandler, oversized_uploads
 from payments.errors import PaymentError
-from payments.money import CURRENCY_EXPONENTS, format_money
 from payments.selectors import client_balance, milestone_money_totals
+from users.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -316,55 +313,3 @@ def deliverable_download(request: HttpRequest, pk: int, file_id: int) -> FileRes
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-@login_required
-def milestone_fund_many(request: HttpRequest) -> HttpResponse:
-    """Fund several approved milestones of one contract at once (`?contract=<id>`)."""
-    try:
-        contract_id = int(request.GET.get("contract", ""))
-        contract, fundable = selectors.contract_fundable_milestones(user=request.user, contract_id=contract_id)
-    except (ValueError, Contract.DoesNotExist) as error:
-        raise Http404 from error
-    form = forms.FundManyForm(request.POST or None, fundable=fundable)
-    if request.method == "POST":
-        if form.is_valid():
-            chosen = list(form.cleaned_data["milestones"])
-            try:
-                services.milestone_fund_many(
-                    milestones=chosen,
-                    actor=request.user,
-                    card_number=form.cleaned_data["card_number"] or None,
-                    idempotency_key=form.idempotency_key,
-                )
-            except (MilestoneError, PaymentError) as error:
-                messages.error(request, str(error))
-            else:
-                total = sum(m.amount for m in chosen)
-                plural = "s" if len(chosen) != 1 else ""
-                messages.success(
-                    request,
-                    f"{len(chosen)} milestone{plural} funded: "
-                    f"{format_money(total, contract.currency)} is held in escrow.",
-                )
-            # Back to a fresh page (and a fresh token) either way.
-            return redirect(reverse("milestones:fund_many") + f"?contract={contract.pk}")
-        messages.error(request, "Please correct the form below; nothing was changed.")
-    if form.is_bound:
-        selected_ids = {int(v) for v in request.POST.getlist("milestones") if v.isdigit()}
-    else:
-        selected_ids = {m.pk for m in fundable}
-    return render(
-        request,
-        "milestones/fund_many.html",
-        {
-            "contract": contract,
-            "fundable": fundable,
-            "form": form,
-            "selected_ids": selected_ids,
-            "minor_per_unit": 10 ** CURRENCY_EXPONENTS.get(contract.currency, 2),
-            "selected_total": sum(m.amount for m in fundable if m.pk in selected_ids),
-            "balance": client_balance(user=request.user, currency=contract.currency),
-        },
-        status=400 if form.is_bound else 200,
-    )

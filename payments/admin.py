@@ -10,9 +10,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.money import format_money
 from payments.errors import PaymentError
 from payments.models import Account, Balance, EarningsLot, Entry, LedgerTransaction, Payout
-from payments.money import format_money
 from payments.services import payout_complete, payout_fail
 
 

@@ -1,7 +1,9 @@
 """Domain errors of the payments app; each message is safe to show to the user."""
 
+from core.errors import DomainError
 
-class PaymentError(Exception):
+
+class PaymentError(DomainError):
     """Money could not move; nothing was changed. The message is safe to show to a user."""
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from payments.money import CURRENCY_CHOICES, AmountError, parse_amount
+from core.money import CURRENCY_CHOICES, AmountError, parse_amount
 
 TEST_CARDS_HELP = (
     "Test mode, no real card is charged: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined, "

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from payments.money import CURRENCY_CHOICES, format_money
+from core.money import CURRENCY_CHOICES, format_money
 
 
 class AccountKind(models.TextChoices):

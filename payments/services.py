@@ -27,6 +27,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.money import CURRENCY_EXPONENTS, format_money
 from payments.errors import (
     EarningsNotYetAvailable,
     EscrowEmpty,
@@ -49,7 +50,6 @@ from payments.models import (
     PayoutStatus,
     TransactionKind,
 )
-from payments.money import CURRENCY_EXPONENTS, format_money
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db.models import Case, Count, F, Q, Sum, When
 
+from core.money import format_money
 from payments.models import (
     Account,
     AccountKind,
@@ -18,7 +19,6 @@ from payments.models import (
     Payout,
     PayoutStatus,
 )
-from payments.money import format_money
 from payments.selectors import milestone_money_totals
 
 # Milestone states as stored (payments reads them by name; it does not import the milestones app).

@@ -13,11 +13,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from core.money import format_amount_plain, format_money
 from payments import selectors, services
 from payments.errors import PaymentError
 from payments.forms import AddFundsForm, WithdrawForm
 from payments.models import AccountKind, Entry
-from payments.money import format_amount_plain, format_money
 
 STATEMENT_PAGE_SIZE = 50
 RECENT_ACTIVITY = 8

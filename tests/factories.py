@@ -8,8 +8,9 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from contracts.models import Contract
-from marketplace.models import Job, Proposal, ProposalMilestone, User
+from marketplace.models import Job, Proposal, ProposalMilestone
 from milestones.models import Milestone
+from users.models import User
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from payments.money import CURRENCY_CHOICES
+from core.money import CURRENCY_CHOICES
 
 
 class Job(models.Model):

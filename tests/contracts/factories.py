@@ -1,10 +1,11 @@
 """Factories for contracts: started the way the product starts them, by accepting a proposal."""
 
 from contracts.models import Contract
-from marketplace.models import Job, User
-from marketplace.services import proposal_accept
+from contracts.services import proposal_accept
+from marketplace.models import Job
 from tests.factories import ClientFactory, FreelancerFactory, JobFactory
 from tests.marketplace.factories import proposal_with_rows
+from users.models import User
 
 
 def contract_started(

@@ -4,8 +4,9 @@ import pytest
 from django.urls import reverse
 
 from contracts.models import ChangeRequest, ContractMessage
-from contracts.services import MilestoneTerms, change_request_propose, contract_message_post
+from contracts.services import change_request_propose, contract_message_post
 from milestones.models import MilestoneState
+from milestones.terms import MilestoneTerms
 from tests.contracts.factories import contract_started
 from tests.factories import ClientFactory, FreelancerFactory, UserFactory
 

@@ -10,7 +10,6 @@ from django.utils import timezone
 from contracts.errors import ChangeRequestError
 from contracts.models import ChangeRequest, ContractEvent
 from contracts.services import (
-    MilestoneTerms,
     change_request_accept,
     change_request_decline,
     change_request_propose,
@@ -18,6 +17,7 @@ from contracts.services import (
 )
 from milestones.models import MilestoneState
 from milestones.services import milestone_fund
+from milestones.terms import MilestoneTerms
 from payments.selectors import milestone_money_totals
 from tests.contracts.factories import contract_started
 

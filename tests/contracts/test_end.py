@@ -5,9 +5,10 @@ from django.urls import reverse
 
 from contracts.errors import ContractError
 from contracts.models import ChangeRequest, Contract, ContractEvent
-from contracts.services import MilestoneTerms, change_request_propose, contract_end
+from contracts.services import change_request_propose, contract_end
 from milestones.models import MilestoneState
 from milestones.services import milestone_create, milestone_fund
+from milestones.terms import MilestoneTerms
 from tests.contracts.factories import contract_started
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contracts.models import ChangeRequest, ContractEvent
-from contracts.services import MilestoneTerms, change_request_propose
+from contracts.services import change_request_propose
+from milestones.terms import MilestoneTerms
 from tests.contracts.factories import contract_started
 
 pytestmark = pytest.mark.django_db

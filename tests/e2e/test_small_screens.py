@@ -27,7 +27,7 @@ def test_the_widest_pages_fit_a_phone_and_their_tables_scroll_inside(page: Page,
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     for path, table_region in (
         (f"/jobs/{job.pk}/proposals/", "Proposals compared"),
-        (f"/milestones/fund/?contract={contract.pk}", "Approved milestones"),
+        (f"/contracts/{contract.pk}/fund/", "Approved milestones"),
         (f"/contracts/{contract.pk}/", "Milestones of this contract"),
     ):
         # When the client opens the page on the phone

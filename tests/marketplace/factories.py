@@ -4,8 +4,9 @@ import datetime as dt
 
 from django.utils import timezone
 
-from marketplace.models import Job, Proposal, User
+from marketplace.models import Job, Proposal
 from tests.factories import FreelancerFactory, JobFactory, ProposalFactory, ProposalMilestoneFactory
+from users.models import User
 
 
 def proposal_with_rows(

@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contracts.models import Contract, ContractEvent
+from contracts.services import proposal_accept
 from marketplace.errors import ProposalError
 from marketplace.models import Job, Proposal
-from marketplace.services import DECLINED_BECAUSE_HIRED, proposal_accept, proposal_decline
+from marketplace.services import DECLINED_BECAUSE_HIRED, proposal_decline
 from milestones.models import Milestone, MilestoneState
 from tests.factories import ClientFactory, JobFactory
 from tests.marketplace.factories import proposal_with_rows
@@ -31,7 +32,7 @@ def test_accepting_starts_the_contract_with_approved_milestones_and_declines_the
     # When the client accepts one
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("marketplace:proposal_accept", args=[chosen.pk]), {"seen": chosen.updated_at.isoformat()}
+            reverse("contracts:proposal_accept", args=[chosen.pk]), {"seen": chosen.updated_at.isoformat()}
         )
     # Then a contract exists between the two, and the client lands on it
     contract = Contract.objects.get()
@@ -77,7 +78,7 @@ def test_a_replayed_accept_is_refused_with_a_message(client):
     # Given an accepted proposal
     proposal = proposal_with_rows()
     client.force_login(proposal.job.client)
-    url = reverse("marketplace:proposal_accept", args=[proposal.pk])
+    url = reverse("contracts:proposal_accept", args=[proposal.pk])
     form = {"seen": proposal.updated_at.isoformat()}
     client.post(url, form)
     # When the same POST arrives again

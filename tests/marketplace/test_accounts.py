@@ -7,8 +7,8 @@ from allauth.account.models import EmailAddress
 from django.core import mail
 from django.urls import reverse
 
-from marketplace.models import User
 from tests.factories import TEST_PASSWORD, UserFactory
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 

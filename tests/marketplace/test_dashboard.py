@@ -7,10 +7,10 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from marketplace.selectors import dashboard_client, dashboard_freelancer
+from contracts.selectors import dashboard_client, dashboard_freelancer
+from core.money import format_money
 from milestones.services import milestone_fund, milestone_release
 from payments.fees import platform_fee_split
-from payments.money import format_money
 from tests.contracts.factories import contract_started
 from tests.factories import JobFactory, UserFactory
 from tests.marketplace.factories import proposal_with_rows

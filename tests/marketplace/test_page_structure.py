@@ -7,12 +7,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from marketplace.models import User
 from milestones.models import MilestoneState
 from tests.contracts.factories import contract_started
 from tests.factories import ClientFactory, FreelancerFactory, JobFactory
 from tests.marketplace.factories import proposal_with_rows
 from tests.milestones.factories import client_deposit, milestone_in_state
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +138,7 @@ def test_every_page_of_a_client_and_a_freelancer_is_structured_for_assistive_tec
     client_only = [
         reverse("marketplace:job_create"),
         reverse("marketplace:job_proposals", args=[job_id]),
-        f"{reverse('milestones:fund_many')}?contract={contract_id}",
+        reverse("contracts:fund_milestones", args=[contract_id]),
     ]
     freelancer_only = [reverse("marketplace:proposal_create", args=[job_id])]
     # When each of them opens every page they may see

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from marketplace.celery import app as celery_app
-from marketplace.models import User
+from config.celery import app as celery_app
+from users.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
 

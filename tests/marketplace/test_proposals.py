@@ -248,8 +248,8 @@ def test_others_cannot_see_or_touch_a_proposal(client):
     # Then every proposal URL is a 404 for them, and nothing changes
     for name in ("proposal_detail", "proposal_edit"):
         assert client.get(reverse(f"marketplace:{name}", args=[proposal.pk])).status_code == 404
-    for name in ("proposal_withdraw", "proposal_accept", "proposal_decline"):
-        assert client.post(reverse(f"marketplace:{name}", args=[proposal.pk])).status_code == 404
+    for name in ("marketplace:proposal_withdraw", "contracts:proposal_accept", "marketplace:proposal_decline"):
+        assert client.post(reverse(name, args=[proposal.pk])).status_code == 404
     assert client.get(reverse("marketplace:job_proposals", args=[proposal.job_id])).status_code == 404
     proposal.refresh_from_db()
     assert proposal.status == Proposal.Status.SUBMITTED

@@ -6,12 +6,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from marketplace.models import User
 from milestones.models import MilestoneState
 from tests.contracts.factories import contract_started
 from tests.factories import ClientFactory, FreelancerFactory, JobFactory, UserFactory
 from tests.marketplace.factories import proposal_with_rows
 from tests.milestones.factories import client_deposit, milestone_in_state
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,10 @@ import time_machine
 from django.utils import timezone
 
 from contracts.models import Contract
+from contracts.services import proposal_accept
 from marketplace.errors import ProposalError
 from marketplace.models import Job, Proposal
-from marketplace.services import ProposalMilestoneTerms, proposal_accept, proposal_update
+from marketplace.services import ProposalMilestoneTerms, proposal_update
 from tests.factories import JobFactory
 from tests.marketplace.factories import proposal_with_rows
 

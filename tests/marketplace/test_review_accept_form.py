@@ -48,7 +48,7 @@ def test_an_accept_from_a_page_older_than_the_freelancers_edit_starts_nothing(cl
                 )
             ],
         )
-    url = reverse("marketplace:proposal_accept", args=[proposal.pk])
+    url = reverse("contracts:proposal_accept", args=[proposal.pk])
     response = client.post(url, {"seen": seen}, follow=True)
 
     # Then nothing is accepted and the client is told why
@@ -68,7 +68,7 @@ def test_an_accept_without_a_readable_version_starts_nothing(client, seen):
 
     # When the accept arrives without the version, or with a garbled one
     data = {} if seen is None else {"seen": seen}
-    response = client.post(reverse("marketplace:proposal_accept", args=[proposal.pk]), data, follow=True)
+    response = client.post(reverse("contracts:proposal_accept", args=[proposal.pk]), data, follow=True)
 
     # Then nothing is accepted, and the page says so
     assert "out of date" in _messages(response)

@@ -7,12 +7,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from contracts.models import Contract
-from marketplace.models import User
-from marketplace.selectors import user_system_actor
 from milestones import services
 from milestones.models import Milestone, MilestoneState
 from payments.services import deposit
 from tests.factories import ContractFactory, UserFactory
+from users.models import User
+from users.selectors import user_system_actor
 
 TEST_CARD = "4242424242424242"
 S = MilestoneState

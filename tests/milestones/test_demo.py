@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from contracts.demo import EVERY_STATE_JOB_TITLE
 from contracts.models import Contract
-from marketplace.demo import EVERY_STATE_JOB_TITLE
 from milestones.models import Milestone, MilestoneState
 from payments.models import LedgerTransaction
 

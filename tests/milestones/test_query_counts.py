@@ -61,8 +61,8 @@ def test_the_fund_several_page_runs_the_same_number_of_queries_for_2_and_15_mile
             milestone_in_state(MilestoneState.APPROVED, contract=contract, amount=1_000)
     client.force_login(small.client)
     # When the client opens the "fund several" page for each
-    _queries(client, f"{reverse('milestones:fund_many')}?contract={small.pk}")
-    small_count = _queries(client, f"{reverse('milestones:fund_many')}?contract={small.pk}")
-    large_count = _queries(client, f"{reverse('milestones:fund_many')}?contract={large.pk}")
+    _queries(client, reverse("contracts:fund_milestones", args=[small.pk]))
+    small_count = _queries(client, reverse("contracts:fund_milestones", args=[small.pk]))
+    large_count = _queries(client, reverse("contracts:fund_milestones", args=[large.pk]))
     # Then the number of queries doesn't grow with the milestones
     assert small_count == large_count, (small_count, large_count)

@@ -37,7 +37,7 @@ def test_fund_many_refuses_a_milestone_of_another_contract_posted_by_hand(client
 
     # When the first contract's fund-many page is posted with the other contract's milestone id
     response = client.post(
-        reverse("milestones:fund_many") + f"?contract={mine.contract.pk}",
+        reverse("contracts:fund_milestones", args=[mine.contract.pk]),
         {"milestones": [str(other.pk)], "token": str(uuid.uuid4())},
     )
 

@@ -34,7 +34,7 @@ def test_a_refused_fund_many_form_does_not_write_the_card_number_back_into_the_p
 
     # When the form is refused (no milestone chosen) after the card was typed
     response = client.post(
-        reverse("milestones:fund_many") + f"?contract={milestone.contract.pk}",
+        reverse("contracts:fund_milestones", args=[milestone.contract.pk]),
         {"token": "tampered", "card_number": TYPED_CARD},
     )
 

@@ -13,7 +13,6 @@ import pytest
 from django.conf import settings
 from django_fsm import has_transition_perm
 
-from marketplace.models import User
 from milestones import services
 from milestones.errors import MilestoneActionNotAllowed
 from milestones.models import DeliverableFile, Milestone, MilestoneState
@@ -21,6 +20,7 @@ from payments.models import LedgerTransaction
 from payments.selectors import client_balance, earnings_summary
 from tests.factories import UserFactory
 from tests.milestones.factories import deliverable, milestone_in_state, staff_user, system_actor
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 S = MilestoneState

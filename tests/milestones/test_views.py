@@ -165,7 +165,7 @@ def test_fund_several_milestones_from_the_fund_page(client):
     # Given a contract with three approved milestones and a client with $1,000
     contract = funded_contract(balance=100_000)
     milestones = [milestone_in_state(S.APPROVED, contract=contract, amount=30_000) for _ in range(3)]
-    url = reverse("milestones:fund_many") + f"?contract={contract.pk}"
+    url = reverse("contracts:fund_milestones", args=[contract.pk])
     client.force_login(contract.client)
     page = client.get(url)
     assert page.status_code == 200
@@ -183,12 +183,12 @@ def test_fund_several_milestones_from_the_fund_page(client):
 
 def test_the_fund_page_is_the_clients_only(client):
     contract = funded_contract()
-    url = reverse("milestones:fund_many") + f"?contract={contract.pk}"
+    url = reverse("contracts:fund_milestones", args=[contract.pk])
     for user in (contract.freelancer, UserFactory()):
         client.force_login(user)
         assert client.get(url).status_code == 404
     client.force_login(contract.client)
-    assert client.get(reverse("milestones:fund_many") + "?contract=nonsense").status_code == 404
+    assert client.get("/contracts/nonsense/fund/").status_code == 404
 
 
 def test_fund_from_the_page_with_a_card_for_the_shortfall(client):

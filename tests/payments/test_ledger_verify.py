@@ -8,7 +8,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from marketplace.models import User
 from payments.demo import DEMO_DEPOSIT_KEY, DEMO_OPENING_BALANCE, demo_balances_ensure
 from payments.models import AccountKind, Balance, EarningsLot, Entry, LedgerTransaction
 from payments.selectors import client_balance
@@ -16,6 +15,7 @@ from payments.services import escrow_release
 from payments.verification import ledger_verify
 from tests.factories import ClientFactory, UserFactory
 from tests.payments.factories import deposit_for, funded_milestone, milestone_in_state, milestone_state_set
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payments.money import format_money
+from core.money import format_money
 from payments.verification import ledger_verify
 
 

@@ -7,7 +7,7 @@ SYSTEM_ACTOR_EMAIL = "system@milestone.invalid"
 
 
 def create_system_actor(apps, schema_editor):
-    User = apps.get_model("marketplace", "User")
+    User = apps.get_model("users", "User")
     User.objects.get_or_create(
         email=SYSTEM_ACTOR_EMAIL,
         defaults={
@@ -21,6 +21,6 @@ def create_system_actor(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("marketplace", "0002_job_form_token_jobevent")]
+    dependencies = [("users", "0001_initial")]
 
     operations = [migrations.RunPython(create_system_actor, migrations.RunPython.noop)]

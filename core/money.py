@@ -1,7 +1,6 @@
 """Money as integer minor units with an ISO 4217 currency: parsing and display, never floats."""
 
 import re
-from dataclasses import dataclass
 
 # Currencies the marketplace accepts, with their minor-unit exponent (ISO 4217).
 CURRENCY_EXPONENTS: dict[str, int] = {"USD": 2, "EUR": 2, "GBP": 2}
@@ -14,15 +13,6 @@ _AMOUNT_PATTERN = re.compile(r"^(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\
 
 class AmountError(ValueError):
     """The text is not a valid positive amount; the message is safe to show to a user."""
-
-
-@dataclass(frozen=True)
-class Money:
-    amount: int  # minor units
-    currency: str
-
-    def __str__(self) -> str:
-        return format_money(self.amount, self.currency)
 
 
 def parse_amount(text: str, *, currency: str, maximum: int | None = None) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from django.core.mail import send_mass_mail
 from django.db import transaction
 
-from marketplace.models import User
+from users.models import User
 
 logger = logging.getLogger(__name__)
 

@@ -225,6 +225,6 @@ def guards_remove(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0001_initial")]
+    dependencies = [("payments", "0002_initial")]
 
     operations = [migrations.RunPython(guards_install, guards_remove, elidable=False)]

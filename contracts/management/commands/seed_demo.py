@@ -7,10 +7,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
 
-from marketplace.demo import demo_every_state_contract, demo_marketplace_ensure
-from marketplace.models import User
+from contracts.demo import demo_every_state_contract, demo_marketplace_ensure
 from milestones.demo import demo_milestones_ensure
 from payments.demo import demo_balances_ensure
+from users.models import User
 
 DEMO_PASSWORD = "milestone-demo"  # noqa: S105 - printed on purpose: local demo logins only
 

@@ -50,10 +50,14 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_fsm",
-    "marketplace",
+    # The project's apps, bottom layer first (see README "Architecture").
+    "core",
+    "users",
+    "notifications",
     "payments",
-    "contracts",
     "milestones",
+    "marketplace",
+    "contracts",
     "disputes",
 ]
 
@@ -64,15 +68,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "marketplace.middleware.UserTimezoneMiddleware",
+    "core.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
-ROOT_URLCONF = "marketplace.urls"
-WSGI_APPLICATION = "marketplace.wsgi.application"
-ASGI_APPLICATION = "marketplace.asgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
@@ -100,7 +104,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 
 # --- Users and accounts ------------------------------------------------------------
-AUTH_USER_MODEL = "marketplace.User"
+AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -118,7 +122,7 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_SIGNUP_FORM_CLASS = "marketplace.forms.SignupProfileForm"
+ACCOUNT_SIGNUP_FORM_CLASS = "users.forms.SignupProfileForm"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
@@ -223,7 +227,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Deadlines are stored on rows and swept by beat; no long ETA tasks (see DESIGN.md).
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
-        "task": "marketplace.tasks.sessions_clear_expired",
+        "task": "users.tasks.sessions_clear_expired",
         "schedule": crontab(minute=17, hour=3),
     },
     # Milestone timers (DESIGN.md): auto-release and review reminders every 5 minutes, due dates every 15.

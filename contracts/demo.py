@@ -9,16 +9,17 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from contracts.models import Contract
-from contracts.services import MilestoneTerms, change_request_propose, contract_message_post
-from marketplace.models import Job, User
+from contracts.services import change_request_propose, contract_message_post, proposal_accept
+from marketplace.models import Job
 from marketplace.services import (
     ProposalMilestoneTerms,
     job_create,
-    proposal_accept,
     proposal_decline,
     proposal_submit,
     proposal_withdraw,
 )
+from milestones.terms import MilestoneTerms
+from users.models import User
 
 # The contract whose milestones `milestones.demo` moves into every state.
 EVERY_STATE_JOB_TITLE = "Company website (demo: a milestone in every state)"

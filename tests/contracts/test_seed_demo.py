@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from contracts.demo import DEMO_JOBS, EVERY_STATE_JOB_TITLE
 from contracts.models import ChangeRequest, Contract, ContractMessage
-from marketplace.demo import DEMO_JOBS, EVERY_STATE_JOB_TITLE
 from marketplace.models import Job, Proposal
 from milestones.models import MilestoneState
 
