@@ -4,69 +4,111 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ChangeRequest',
+            name="ChangeRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('new_milestone', 'New milestone'), ('terms', 'Change of terms'), ('change_order', 'Change order')], max_length=16)),
-                ('number', models.PositiveIntegerField(blank=True, null=True)),
-                ('title', models.CharField(max_length=200)),
-                ('deliverables', models.TextField()),
-                ('amount', models.BigIntegerField(help_text="Minor units in the contract's currency.")),
-                ('due_at', models.DateTimeField()),
-                ('note', models.TextField(blank=True, help_text='Why the change is needed.')),
-                ('status', models.CharField(choices=[('proposed', 'Waiting for an answer'), ('accepted', 'Accepted'), ('declined', 'Declined'), ('withdrawn', 'Withdrawn')], db_index=True, default='proposed', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('form_token', models.UUIDField(blank=True, editable=False, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("new_milestone", "New milestone"),
+                            ("terms", "Change of terms"),
+                            ("change_order", "Change order"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("number", models.PositiveIntegerField(blank=True, null=True)),
+                ("title", models.CharField(max_length=200)),
+                ("deliverables", models.TextField()),
+                ("amount", models.BigIntegerField(help_text="Minor units in the contract's currency.")),
+                ("due_at", models.DateTimeField()),
+                ("note", models.TextField(blank=True, help_text="Why the change is needed.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Waiting for an answer"),
+                            ("accepted", "Accepted"),
+                            ("declined", "Declined"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        db_index=True,
+                        default="proposed",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("form_token", models.UUIDField(blank=True, editable=False, null=True, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Contract',
+            name="Contract",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('currency', models.CharField(choices=[('USD', 'USD'), ('EUR', 'EUR'), ('GBP', 'GBP')], max_length=3)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('ended', 'Ended')], db_index=True, default='active', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("currency", models.CharField(choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], max_length=3)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("ended", "Ended")],
+                        db_index=True,
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ContractEvent',
+            name="ContractEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('started', 'started the contract'), ('change_proposed', 'proposed a change'), ('change_accepted', 'accepted a change'), ('change_declined', 'declined a change'), ('change_withdrawn', 'withdrew a change'), ('ended', 'ended the contract')], max_length=20)),
-                ('note', models.TextField(blank=True)),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("started", "started the contract"),
+                            ("change_proposed", "proposed a change"),
+                            ("change_accepted", "accepted a change"),
+                            ("change_declined", "declined a change"),
+                            ("change_withdrawn", "withdrew a change"),
+                            ("ended", "ended the contract"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='ContractMessage',
+            name="ContractMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField()),
-                ('form_token', models.UUIDField(blank=True, editable=False, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("body", models.TextField()),
+                ("form_token", models.UUIDField(blank=True, editable=False, null=True, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'ordering': ['created_at', 'pk'],
+                "ordering": ["created_at", "pk"],
             },
         ),
     ]

@@ -6,96 +6,147 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contracts', '0001_initial'),
-        ('marketplace', '0001_initial'),
-        ('milestones', '0001_initial'),
+        ("contracts", "0001_initial"),
+        ("marketplace", "0001_initial"),
+        ("milestones", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='changerequest',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="changerequest",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='changerequest',
-            name='milestone',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='change_requests', to='milestones.milestone'),
+            model_name="changerequest",
+            name="milestone",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="change_requests",
+                to="milestones.milestone",
+            ),
         ),
         migrations.AddField(
-            model_name='changerequest',
-            name='proposed_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="changerequest",
+            name="proposed_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='contract',
-            name='client',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contracts_as_client', to=settings.AUTH_USER_MODEL),
+            model_name="contract",
+            name="client",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="contracts_as_client",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='contract',
-            name='ended_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="contract",
+            name="ended_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='contract',
-            name='freelancer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contracts_as_freelancer', to=settings.AUTH_USER_MODEL),
+            model_name="contract",
+            name="freelancer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="contracts_as_freelancer",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='contract',
-            name='job',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='contract', to='marketplace.job'),
+            model_name="contract",
+            name="job",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT, related_name="contract", to="marketplace.job"
+            ),
         ),
         migrations.AddField(
-            model_name='contract',
-            name='proposal',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='contract', to='marketplace.proposal'),
+            model_name="contract",
+            name="proposal",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT, related_name="contract", to="marketplace.proposal"
+            ),
         ),
         migrations.AddField(
-            model_name='changerequest',
-            name='contract',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='change_requests', to='contracts.contract'),
+            model_name="changerequest",
+            name="contract",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="change_requests", to="contracts.contract"
+            ),
         ),
         migrations.AddField(
-            model_name='contractevent',
-            name='actor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="contractevent",
+            name="actor",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='contractevent',
-            name='contract',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='contracts.contract'),
+            model_name="contractevent",
+            name="contract",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="events", to="contracts.contract"
+            ),
         ),
         migrations.AddField(
-            model_name='contractmessage',
-            name='author',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="contractmessage",
+            name="author",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='contractmessage',
-            name='contract',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='contracts.contract'),
+            model_name="contractmessage",
+            name="contract",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="messages", to="contracts.contract"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contract',
-            constraint=models.CheckConstraint(condition=models.Q(('client', models.F('freelancer')), _negated=True), name='contract_parties_differ'),
+            model_name="contract",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("client", models.F("freelancer")), _negated=True), name="contract_parties_differ"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='changerequest',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='change_request_amount_positive'),
+            model_name="changerequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="change_request_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='changerequest',
-            constraint=models.UniqueConstraint(fields=('milestone', 'number'), name='change_request_number_per_milestone'),
+            model_name="changerequest",
+            constraint=models.UniqueConstraint(
+                fields=("milestone", "number"), name="change_request_number_per_milestone"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='changerequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'proposed')), fields=('milestone',), name='change_request_one_open_per_milestone'),
+            model_name="changerequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "proposed")),
+                fields=("milestone",),
+                name="change_request_one_open_per_milestone",
+            ),
         ),
     ]

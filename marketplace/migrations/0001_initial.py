@@ -4,71 +4,123 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField()),
-                ('category', models.CharField(blank=True, choices=[('development', 'Development'), ('design', 'Design'), ('writing', 'Writing and translation'), ('marketing', 'Marketing'), ('data', 'Data and analytics'), ('other', 'Other')], max_length=20)),
-                ('budget', models.BigIntegerField(help_text='Budget in minor units (cents).')),
-                ('currency', models.CharField(choices=[('USD', 'USD'), ('EUR', 'EUR'), ('GBP', 'GBP')], default='USD', max_length=3)),
-                ('deadline', models.DateField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('open', 'Open for proposals'), ('closed', 'Closed')], db_index=True, default='open', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('form_token', models.UUIDField(blank=True, editable=False, null=True, unique=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField()),
+                (
+                    "category",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("development", "Development"),
+                            ("design", "Design"),
+                            ("writing", "Writing and translation"),
+                            ("marketing", "Marketing"),
+                            ("data", "Data and analytics"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("budget", models.BigIntegerField(help_text="Budget in minor units (cents).")),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], default="USD", max_length=3
+                    ),
+                ),
+                ("deadline", models.DateField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open for proposals"), ("closed", "Closed")],
+                        db_index=True,
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("form_token", models.UUIDField(blank=True, editable=False, null=True, unique=True)),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='JobEvent',
+            name="JobEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('posted', 'posted the job'), ('closed', 'closed the job'), ('proposal_submitted', 'submitted a proposal'), ('proposal_edited', 'edited a proposal'), ('proposal_withdrawn', 'withdrew a proposal'), ('proposal_declined', 'declined a proposal'), ('proposal_accepted', 'accepted a proposal')], max_length=24)),
-                ('note', models.TextField(blank=True)),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("posted", "posted the job"),
+                            ("closed", "closed the job"),
+                            ("proposal_submitted", "submitted a proposal"),
+                            ("proposal_edited", "edited a proposal"),
+                            ("proposal_withdrawn", "withdrew a proposal"),
+                            ("proposal_declined", "declined a proposal"),
+                            ("proposal_accepted", "accepted a proposal"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Proposal',
+            name="Proposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cover_letter', models.TextField()),
-                ('status', models.CharField(choices=[('submitted', 'Submitted'), ('accepted', 'Accepted'), ('declined', 'Declined'), ('withdrawn', 'Withdrawn')], db_index=True, default='submitted', max_length=10)),
-                ('decline_message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cover_letter", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Submitted"),
+                            ("accepted", "Accepted"),
+                            ("declined", "Declined"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        db_index=True,
+                        default="submitted",
+                        max_length=10,
+                    ),
+                ),
+                ("decline_message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ProposalMilestone',
+            name="ProposalMilestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('title', models.CharField(max_length=200)),
-                ('deliverables', models.TextField(help_text='Exactly what will be handed over.')),
-                ('amount', models.BigIntegerField(help_text="Minor units, in the job's currency.")),
-                ('due_date', models.DateField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField()),
+                ("title", models.CharField(max_length=200)),
+                ("deliverables", models.TextField(help_text="Exactly what will be handed over.")),
+                ("amount", models.BigIntegerField(help_text="Minor units, in the job's currency.")),
+                ("due_date", models.DateField()),
             ],
             options={
-                'ordering': ['position', 'pk'],
+                "ordering": ["position", "pk"],
             },
         ),
     ]

@@ -6,64 +6,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('marketplace', '0001_initial'),
+        ("marketplace", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='client',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs_posted', to=settings.AUTH_USER_MODEL),
+            model_name="job",
+            name="client",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="jobs_posted", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='jobevent',
-            name='actor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="jobevent",
+            name="actor",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='jobevent',
-            name='job',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='marketplace.job'),
+            model_name="jobevent",
+            name="job",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="events", to="marketplace.job"
+            ),
         ),
         migrations.AddField(
-            model_name='proposal',
-            name='freelancer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals_sent', to=settings.AUTH_USER_MODEL),
+            model_name="proposal",
+            name="freelancer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="proposals_sent", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='proposal',
-            name='job',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='proposals', to='marketplace.job'),
+            model_name="proposal",
+            name="job",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="proposals", to="marketplace.job"
+            ),
         ),
         migrations.AddField(
-            model_name='jobevent',
-            name='proposal',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='marketplace.proposal'),
+            model_name="jobevent",
+            name="proposal",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="events",
+                to="marketplace.proposal",
+            ),
         ),
         migrations.AddField(
-            model_name='proposalmilestone',
-            name='proposal',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='marketplace.proposal'),
+            model_name="proposalmilestone",
+            name="proposal",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="milestones", to="marketplace.proposal"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='job',
-            constraint=models.CheckConstraint(condition=models.Q(('budget__gt', 0)), name='job_budget_positive'),
+            model_name="job",
+            constraint=models.CheckConstraint(condition=models.Q(("budget__gt", 0)), name="job_budget_positive"),
         ),
         migrations.AddConstraint(
-            model_name='proposal',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['submitted', 'accepted'])), fields=('job', 'freelancer'), name='proposal_one_live_per_freelancer_job'),
+            model_name="proposal",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["submitted", "accepted"])),
+                fields=("job", "freelancer"),
+                name="proposal_one_live_per_freelancer_job",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposalmilestone',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='proposal_milestone_amount_positive'),
+            model_name="proposalmilestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="proposal_milestone_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='proposalmilestone',
-            constraint=models.UniqueConstraint(fields=('proposal', 'position'), name='proposal_milestone_position_unique'),
+            model_name="proposalmilestone",
+            constraint=models.UniqueConstraint(
+                fields=("proposal", "position"), name="proposal_milestone_position_unique"
+            ),
         ),
     ]

@@ -7,90 +7,128 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contracts', '0001_initial'),
+        ("contracts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DeliverableFile',
+            name="DeliverableFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=255, upload_to=milestones.models.deliverable_storage_name)),
-                ('original_name', models.CharField(help_text="The uploader's file name, shown only as text.", max_length=255)),
-                ('size', models.BigIntegerField(help_text='Bytes.')),
-                ('sha256', models.CharField(max_length=64)),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file", models.FileField(max_length=255, upload_to=milestones.models.deliverable_storage_name)),
+                (
+                    "original_name",
+                    models.CharField(help_text="The uploader's file name, shown only as text.", max_length=255),
+                ),
+                ("size", models.BigIntegerField(help_text="Bytes.")),
+                ("sha256", models.CharField(max_length=64)),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='MilestoneEvent',
+            name="MilestoneEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=40)),
-                ('from_state', models.CharField(blank=True, max_length=12)),
-                ('to_state', models.CharField(blank=True, max_length=12)),
-                ('note', models.TextField(blank=True)),
-                ('idempotency_key', models.CharField(blank=True, max_length=120, null=True, unique=True)),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("action", models.CharField(max_length=40)),
+                ("from_state", models.CharField(blank=True, max_length=12)),
+                ("to_state", models.CharField(blank=True, max_length=12)),
+                ("note", models.TextField(blank=True)),
+                ("idempotency_key", models.CharField(blank=True, max_length=120, null=True, unique=True)),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='MilestoneReminder',
+            name="MilestoneReminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('review_7d', 'Review: 7 days left'), ('review_3d', 'Review: 3 days left'), ('review_1d', 'Review: 1 day left'), ('due_48h', 'Due in 48 hours'), ('due_today', 'Due within a day'), ('overdue', 'Overdue')], max_length=12)),
-                ('deadline', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("review_7d", "Review: 7 days left"),
+                            ("review_3d", "Review: 3 days left"),
+                            ("review_1d", "Review: 1 day left"),
+                            ("due_48h", "Due in 48 hours"),
+                            ("due_today", "Due within a day"),
+                            ("overdue", "Overdue"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("deadline", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['sent_at', 'pk'],
+                "ordering": ["sent_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('revision', models.PositiveIntegerField()),
-                ('message', models.TextField()),
-                ('submitted_at', models.DateTimeField(auto_now_add=True)),
-                ('changes_requested_note', models.TextField(blank=True)),
-                ('changes_requested_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("revision", models.PositiveIntegerField()),
+                ("message", models.TextField()),
+                ("submitted_at", models.DateTimeField(auto_now_add=True)),
+                ("changes_requested_note", models.TextField(blank=True)),
+                ("changes_requested_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-revision'],
+                "ordering": ["-revision"],
             },
         ),
         migrations.CreateModel(
-            name='Milestone',
+            name="Milestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=1)),
-                ('title', models.CharField(max_length=200)),
-                ('deliverables', models.TextField(help_text='Exactly what will be handed over.')),
-                ('amount', models.BigIntegerField(help_text="Minor units in the contract's currency.")),
-                ('currency', models.CharField(max_length=3)),
-                ('due_at', models.DateTimeField()),
-                ('state', django_fsm.FSMField(choices=[('proposed', 'Proposed'), ('approved', 'Approved'), ('funded', 'Funded'), ('submitted', 'Submitted'), ('released', 'Released'), ('disputed', 'Disputed'), ('refunded', 'Refunded'), ('cancelled', 'Cancelled')], db_index=True, default='proposed', max_length=12, protected=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('funded_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('auto_release_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('review_time_remaining', models.DurationField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('contract', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='milestones', to='contracts.contract')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField(default=1)),
+                ("title", models.CharField(max_length=200)),
+                ("deliverables", models.TextField(help_text="Exactly what will be handed over.")),
+                ("amount", models.BigIntegerField(help_text="Minor units in the contract's currency.")),
+                ("currency", models.CharField(max_length=3)),
+                ("due_at", models.DateTimeField()),
+                (
+                    "state",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("approved", "Approved"),
+                            ("funded", "Funded"),
+                            ("submitted", "Submitted"),
+                            ("released", "Released"),
+                            ("disputed", "Disputed"),
+                            ("refunded", "Refunded"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="proposed",
+                        max_length=12,
+                        protected=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("funded_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("auto_release_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("review_time_remaining", models.DurationField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "contract",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="milestones", to="contracts.contract"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'pk'],
+                "ordering": ["position", "pk"],
             },
             bases=(django_fsm.ConcurrentTransitionMixin, django_fsm.FSMModelMixin, models.Model),
         ),

@@ -6,68 +6,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('milestones', '0001_initial'),
+        ("milestones", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='milestone',
-            name='proposed_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="milestone",
+            name="proposed_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='milestoneevent',
-            name='actor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="milestoneevent",
+            name="actor",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='milestoneevent',
-            name='milestone',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='milestones.milestone'),
+            model_name="milestoneevent",
+            name="milestone",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="events", to="milestones.milestone"
+            ),
         ),
         migrations.AddField(
-            model_name='milestonereminder',
-            name='milestone',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reminders', to='milestones.milestone'),
+            model_name="milestonereminder",
+            name="milestone",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="reminders", to="milestones.milestone"
+            ),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='milestone',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='milestones.milestone'),
+            model_name="submission",
+            name="milestone",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="submissions", to="milestones.milestone"
+            ),
         ),
         migrations.AddField(
-            model_name='submission',
-            name='submitted_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="submission",
+            name="submitted_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='deliverablefile',
-            name='submission',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='files', to='milestones.submission'),
+            model_name="deliverablefile",
+            name="submission",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="files", to="milestones.submission"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='milestone_amount_positive'),
+            model_name="milestone",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="milestone_amount_positive"),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(('auto_release_at__isnull', True), ('state', 'submitted'), _connector='OR'), name='milestone_auto_release_only_when_submitted'),
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("auto_release_at__isnull", True), ("state", "submitted"), _connector="OR"),
+                name="milestone_auto_release_only_when_submitted",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestonereminder',
-            constraint=models.UniqueConstraint(fields=('milestone', 'kind', 'deadline'), name='milestone_reminder_once'),
+            model_name="milestonereminder",
+            constraint=models.UniqueConstraint(
+                fields=("milestone", "kind", "deadline"), name="milestone_reminder_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='submission',
-            constraint=models.UniqueConstraint(fields=('milestone', 'revision'), name='submission_revision_unique'),
+            model_name="submission",
+            constraint=models.UniqueConstraint(fields=("milestone", "revision"), name="submission_revision_unique"),
         ),
         migrations.AddConstraint(
-            model_name='deliverablefile',
-            constraint=models.CheckConstraint(condition=models.Q(('size__gte', 0)), name='deliverable_size_not_negative'),
+            model_name="deliverablefile",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("size__gte", 0)), name="deliverable_size_not_negative"
+            ),
         ),
     ]

@@ -6,98 +6,162 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('milestones', '0001_initial'),
+        ("milestones", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('world', 'Outside world (payment provider)'), ('client_balance', 'Client balance'), ('escrow', 'Milestone escrow'), ('pending_earnings', 'Pending earnings'), ('available_earnings', 'Available earnings'), ('payouts_in_flight', 'Payouts in flight'), ('platform_fees', 'Platform fee revenue')], max_length=20)),
-                ('currency', models.CharField(choices=[('USD', 'USD'), ('EUR', 'EUR'), ('GBP', 'GBP')], max_length=3)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('milestone', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_accounts', to='milestones.milestone')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("world", "Outside world (payment provider)"),
+                            ("client_balance", "Client balance"),
+                            ("escrow", "Milestone escrow"),
+                            ("pending_earnings", "Pending earnings"),
+                            ("available_earnings", "Available earnings"),
+                            ("payouts_in_flight", "Payouts in flight"),
+                            ("platform_fees", "Platform fee revenue"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("currency", models.CharField(choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], max_length=3)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "milestone",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger_accounts",
+                        to="milestones.milestone",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='EarningsLot',
+            name="EarningsLot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.BigIntegerField()),
-                ('currency', models.CharField(choices=[('USD', 'USD'), ('EUR', 'EUR'), ('GBP', 'GBP')], max_length=3)),
-                ('available_at', models.DateTimeField(db_index=True)),
-                ('matured_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.BigIntegerField()),
+                ("currency", models.CharField(choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], max_length=3)),
+                ("available_at", models.DateTimeField(db_index=True)),
+                ("matured_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['available_at', 'pk'],
+                "ordering": ["available_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('credit', 'Credit (in)'), ('debit', 'Debit (out)')], max_length=6)),
-                ('amount', models.BigIntegerField()),
-                ('currency', models.CharField(choices=[('USD', 'USD'), ('EUR', 'EUR'), ('GBP', 'GBP')], max_length=3)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "direction",
+                    models.CharField(choices=[("credit", "Credit (in)"), ("debit", "Debit (out)")], max_length=6),
+                ),
+                ("amount", models.BigIntegerField()),
+                ("currency", models.CharField(choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], max_length=3)),
             ],
             options={
-                'verbose_name_plural': 'entries',
-                'ordering': ['pk'],
+                "verbose_name_plural": "entries",
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='LedgerTransaction',
+            name="LedgerTransaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('deposit', 'Deposit'), ('fund', 'Escrow funded'), ('change', 'Change order'), ('release', 'Escrow released'), ('fee', 'Platform fee'), ('bonus', 'Bonus'), ('refund', 'Escrow refunded'), ('split', 'Escrow split'), ('mature', 'Earnings available'), ('payout', 'Payout'), ('reversal', 'Reversal')], db_index=True, max_length=10)),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('request_key', models.CharField(blank=True, max_length=200, null=True, unique=True)),
-                ('contract_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('dispute_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('external_ref', models.CharField(blank=True, help_text="The gateway's charge or payout id.", max_length=100)),
-                ('memo', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("deposit", "Deposit"),
+                            ("fund", "Escrow funded"),
+                            ("change", "Change order"),
+                            ("release", "Escrow released"),
+                            ("fee", "Platform fee"),
+                            ("bonus", "Bonus"),
+                            ("refund", "Escrow refunded"),
+                            ("split", "Escrow split"),
+                            ("mature", "Earnings available"),
+                            ("payout", "Payout"),
+                            ("reversal", "Reversal"),
+                        ],
+                        db_index=True,
+                        max_length=10,
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("request_key", models.CharField(blank=True, max_length=200, null=True, unique=True)),
+                ("contract_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("dispute_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                (
+                    "external_ref",
+                    models.CharField(blank=True, help_text="The gateway's charge or payout id.", max_length=100),
+                ),
+                ("memo", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Payout',
+            name="Payout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.BigIntegerField()),
-                ('currency', models.CharField(choices=[('USD', 'USD'), ('EUR', 'EUR'), ('GBP', 'GBP')], max_length=3)),
-                ('status', models.CharField(choices=[('requested', 'Requested'), ('completed', 'Completed'), ('failed', 'Failed')], db_index=True, default='requested', max_length=10)),
-                ('reason', models.CharField(blank=True, help_text='Why the payout failed.', max_length=300)),
-                ('idempotency_key', models.CharField(max_length=120)),
-                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.BigIntegerField()),
+                ("currency", models.CharField(choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], max_length=3)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("requested", "Requested"), ("completed", "Completed"), ("failed", "Failed")],
+                        db_index=True,
+                        default="requested",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, help_text="Why the payout failed.", max_length=300)),
+                ("idempotency_key", models.CharField(max_length=120)),
+                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-requested_at', '-pk'],
+                "ordering": ["-requested_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Balance',
+            name="Balance",
             fields=[
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='balance', serialize=False, to='payments.account')),
-                ('currency', models.CharField(choices=[('USD', 'USD'), ('EUR', 'EUR'), ('GBP', 'GBP')], max_length=3)),
-                ('amount', models.BigIntegerField(default=0)),
-                ('may_go_negative', models.BooleanField(default=False)),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="balance",
+                        serialize=False,
+                        to="payments.account",
+                    ),
+                ),
+                ("currency", models.CharField(choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], max_length=3)),
+                ("amount", models.BigIntegerField(default=0)),
+                ("may_go_negative", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['account_id'],
+                "ordering": ["account_id"],
             },
         ),
     ]

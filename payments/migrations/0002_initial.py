@@ -6,132 +6,245 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('milestones', '0002_initial'),
-        ('payments', '0001_initial'),
+        ("milestones", "0002_initial"),
+        ("payments", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='account',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_accounts', to=settings.AUTH_USER_MODEL),
+            model_name="account",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="ledger_accounts",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='earningslot',
-            name='freelancer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='earnings_lots', to=settings.AUTH_USER_MODEL),
+            model_name="earningslot",
+            name="freelancer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="earnings_lots", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='earningslot',
-            name='milestone',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='earnings_lots', to='milestones.milestone'),
+            model_name="earningslot",
+            name="milestone",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="earnings_lots",
+                to="milestones.milestone",
+            ),
         ),
         migrations.AddField(
-            model_name='entry',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='payments.account'),
+            model_name="entry",
+            name="account",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="entries", to="payments.account"
+            ),
         ),
         migrations.AddField(
-            model_name='ledgertransaction',
-            name='milestone',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_transactions', to='milestones.milestone'),
+            model_name="ledgertransaction",
+            name="milestone",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="ledger_transactions",
+                to="milestones.milestone",
+            ),
         ),
         migrations.AddField(
-            model_name='ledgertransaction',
-            name='reverses',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='payments.ledgertransaction'),
+            model_name="ledgertransaction",
+            name="reverses",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="reversed_by",
+                to="payments.ledgertransaction",
+            ),
         ),
         migrations.AddField(
-            model_name='ledgertransaction',
-            name='user',
-            field=models.ForeignKey(blank=True, help_text='The user on whose behalf the money moved.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger_transactions', to=settings.AUTH_USER_MODEL),
+            model_name="ledgertransaction",
+            name="user",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The user on whose behalf the money moved.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="ledger_transactions",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='entry',
-            name='transaction',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='payments.ledgertransaction'),
+            model_name="entry",
+            name="transaction",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="entries", to="payments.ledgertransaction"
+            ),
         ),
         migrations.AddField(
-            model_name='earningslot',
-            name='matured_transaction',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='matured_lot', to='payments.ledgertransaction'),
+            model_name="earningslot",
+            name="matured_transaction",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="matured_lot",
+                to="payments.ledgertransaction",
+            ),
         ),
         migrations.AddField(
-            model_name='earningslot',
-            name='source_transaction',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='earnings_lot', to='payments.ledgertransaction'),
+            model_name="earningslot",
+            name="source_transaction",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="earnings_lot",
+                to="payments.ledgertransaction",
+            ),
         ),
         migrations.AddField(
-            model_name='payout',
-            name='request_transaction',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payout_requested', to='payments.ledgertransaction'),
+            model_name="payout",
+            name="request_transaction",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="payout_requested",
+                to="payments.ledgertransaction",
+            ),
         ),
         migrations.AddField(
-            model_name='payout',
-            name='settle_transaction',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payout_settled', to='payments.ledgertransaction'),
+            model_name="payout",
+            name="settle_transaction",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="payout_settled",
+                to="payments.ledgertransaction",
+            ),
         ),
         migrations.AddField(
-            model_name='payout',
-            name='settled_by',
-            field=models.ForeignKey(blank=True, help_text='The staff member who marked the payout completed or failed.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="payout",
+            name="settled_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The staff member who marked the payout completed or failed.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='payout',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payouts', to=settings.AUTH_USER_MODEL),
+            model_name="payout",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="payouts", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddConstraint(
-            model_name='balance',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0), ('may_go_negative', True), _connector='OR'), name='payments_balance_not_negative'),
+            model_name="balance",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0), ("may_go_negative", True), _connector="OR"),
+                name="payments_balance_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ('world', 'platform_fees')), ('milestone__isnull', True), ('user__isnull', True)), models.Q(('kind__in', ('client_balance', 'pending_earnings', 'available_earnings', 'payouts_in_flight')), ('milestone__isnull', True), ('user__isnull', False)), models.Q(('kind', 'escrow'), ('milestone__isnull', False), ('user__isnull', True)), _connector='OR'), name='payments_account_owner_matches_kind'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("kind__in", ("world", "platform_fees")), ("milestone__isnull", True), ("user__isnull", True)
+                    ),
+                    models.Q(
+                        ("kind__in", ("client_balance", "pending_earnings", "available_earnings", "payouts_in_flight")),
+                        ("milestone__isnull", True),
+                        ("user__isnull", False),
+                    ),
+                    models.Q(("kind", "escrow"), ("milestone__isnull", False), ("user__isnull", True)),
+                    _connector="OR",
+                ),
+                name="payments_account_owner_matches_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(condition=models.Q(('milestone__isnull', True), ('user__isnull', True)), fields=('kind', 'currency'), name='payments_account_one_platform_account_per_currency'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("milestone__isnull", True), ("user__isnull", True)),
+                fields=("kind", "currency"),
+                name="payments_account_one_platform_account_per_currency",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('kind', 'user', 'currency'), name='payments_account_one_per_user_kind_currency'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", False)),
+                fields=("kind", "user", "currency"),
+                name="payments_account_one_per_user_kind_currency",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(condition=models.Q(('milestone__isnull', False)), fields=('milestone',), name='payments_account_one_escrow_per_milestone'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("milestone__isnull", False)),
+                fields=("milestone",),
+                name="payments_account_one_escrow_per_milestone",
+            ),
         ),
         migrations.AddIndex(
-            model_name='entry',
-            index=models.Index(fields=['account', '-id'], name='payments_entry_account_recent'),
+            model_name="entry",
+            index=models.Index(fields=["account", "-id"], name="payments_entry_account_recent"),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payments_entry_amount_positive'),
+            model_name="entry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="payments_entry_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.CheckConstraint(condition=models.Q(('direction__in', ['credit', 'debit'])), name='payments_entry_direction_valid'),
+            model_name="entry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("direction__in", ["credit", "debit"])), name="payments_entry_direction_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='earningslot',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payments_lot_amount_positive'),
+            model_name="earningslot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="payments_lot_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='earningslot',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('matured_at__isnull', True), ('matured_transaction__isnull', True)), models.Q(('matured_at__isnull', False), ('matured_transaction__isnull', False)), _connector='OR'), name='payments_lot_matured_fields_together'),
+            model_name="earningslot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("matured_at__isnull", True), ("matured_transaction__isnull", True)),
+                    models.Q(("matured_at__isnull", False), ("matured_transaction__isnull", False)),
+                    _connector="OR",
+                ),
+                name="payments_lot_matured_fields_together",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payout',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payments_payout_amount_positive'),
+            model_name="payout",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="payments_payout_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payout',
-            constraint=models.UniqueConstraint(fields=('user', 'idempotency_key'), name='payments_payout_key_unique_per_user'),
+            model_name="payout",
+            constraint=models.UniqueConstraint(
+                fields=("user", "idempotency_key"), name="payments_payout_key_unique_per_user"
+            ),
         ),
     ]
