@@ -4,14 +4,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.urls import reverse
 from django.utils import timezone
 
 from contracts.errors import ChangeRequestError, ContractError, ContractMessageError
 from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
+from core.links import absolute_url
 from core.money import format_money
 from marketplace.errors import ProposalError
 from marketplace.models import Job, Proposal
@@ -28,7 +27,8 @@ from milestones.services import (
     milestone_withdraw,
 )
 from milestones.terms import MilestoneTerms, due_at_from_date, milestone_terms_validate
-from notifications.services import user_email_after_commit
+from notifications.kinds import NotificationKind
+from notifications.services import notify
 from payments.errors import PaymentError
 from users.models import User
 
@@ -51,12 +51,7 @@ def contract_event_record(*, contract: Contract, actor: User, action: str, note:
 
 
 def _contract_url(contract: Contract) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("contracts:detail", args=[contract.pk])
-
-
-def _email_after_commit(*, recipient: User, subject: str, body: str) -> None:
-    """Emails go out only once the change is committed, so nobody hears of a rolled-back change."""
-    user_email_after_commit(recipients=[recipient], subject=subject, body=body)
+    return absolute_url("contracts:detail", contract.pk)
 
 
 def _other_party(contract: Contract, user: User) -> User:
@@ -137,10 +132,12 @@ def contract_message_post(
             message = ContractMessage.objects.create(contract=contract, author=author, body=text, form_token=form_token)
     except IntegrityError as exc:
         raise ContractMessageError(ALREADY_SENT) from exc
-    _email_after_commit(
-        recipient=_other_party(contract, author),
+    notify(
+        recipients=[_other_party(contract, author)],
+        kind=NotificationKind.CONTRACT_MESSAGE,
         subject=f"New message on “{contract.title}”",
-        body=f"{author} wrote:\n\n{text}\n\nReply on the contract page: {_contract_url(contract)}",
+        body=f"{author} wrote:\n\n{text}\n\nReply on the contract page.",
+        link=_contract_url(contract),
     )
     return message
 
@@ -201,10 +198,12 @@ def change_request_propose(
         action=ContractEvent.Action.CHANGE_PROPOSED,
         note=_change_summary(change),
     )
-    _email_after_commit(
-        recipient=_other_party(contract, proposed_by),
+    notify(
+        recipients=[_other_party(contract, proposed_by)],
+        kind=NotificationKind.CHANGE_PROPOSED,
         subject=f"A change was proposed on “{contract.title}”",
-        body=f"{proposed_by} proposed: {_change_summary(change)}\n\nAccept or decline it: {_contract_url(contract)}",
+        body=f"{proposed_by} proposed: {_change_summary(change)}\n\nAccept or decline it on the contract page.",
+        link=_contract_url(contract),
     )
     return change
 
@@ -315,10 +314,12 @@ def change_request_accept(*, change_request: ChangeRequest, actor: User) -> Chan
     except (MilestoneError, PaymentError) as exc:
         raise ChangeRequestError(str(exc)) from exc
     _change_close(change=change, actor=actor, status=ChangeRequest.Status.ACCEPTED, action="change_accepted")
-    _email_after_commit(
-        recipient=change.proposed_by,
+    notify(
+        recipients=[change.proposed_by],
+        kind=NotificationKind.CHANGE_ACCEPTED,
         subject=f"Your change on “{contract.title}” was accepted",
-        body=f"{actor} accepted: {_change_summary(change)}\n\n{_contract_url(contract)}",
+        body=f"{actor} accepted: {_change_summary(change)}",
+        link=_contract_url(contract),
     )
     return change
 
@@ -332,10 +333,12 @@ def change_request_decline(*, change_request: ChangeRequest, actor: User, note: 
     _change_close(
         change=change, actor=actor, status=ChangeRequest.Status.DECLINED, action="change_declined", note=note.strip()
     )
-    _email_after_commit(
-        recipient=change.proposed_by,
+    notify(
+        recipients=[change.proposed_by],
+        kind=NotificationKind.CHANGE_DECLINED,
         subject=f"Your change on “{contract.title}” was declined",
-        body=f"{actor} declined: {_change_summary(change)}\n{note.strip()}\n\n{_contract_url(contract)}",
+        body=f"{actor} declined: {_change_summary(change)}\n{note.strip()}",
+        link=_contract_url(contract),
     )
     return change
 
@@ -388,10 +391,12 @@ def contract_end(*, contract: Contract, actor: User, note: str = "") -> Contract
     contract.ended_by = actor
     contract.save(update_fields=["status", "ended_at", "ended_by"])
     contract_event_record(contract=contract, actor=actor, action=ContractEvent.Action.ENDED, note=note.strip())
-    _email_after_commit(
-        recipient=_other_party(contract, actor),
+    notify(
+        recipients=[_other_party(contract, actor)],
+        kind=NotificationKind.CONTRACT_ENDED,
         subject=f"“{contract.title}” has ended",
-        body=f"{why}.\n\n{_contract_url(contract)}",
+        body=f"{why}.",
+        link=_contract_url(contract),
     )
     return contract
 
@@ -426,9 +431,11 @@ def proposal_accept(*, proposal: Proposal, actor: User, seen_updated_at: datetim
     except ContractError as exc:
         raise ProposalError(str(exc)) from exc
     proposal_accept_close_job(job=job, proposal=proposal, actor=actor)
-    _email_after_commit(
-        recipient=proposal.freelancer,
+    notify(
+        recipients=[proposal.freelancer],
+        kind=NotificationKind.PROPOSAL_ACCEPTED,
         subject=f"Your proposal on “{job.title}” was accepted",
-        body=f"Your contract has started: {_contract_url(contract)}",
+        body="Your contract has started.",
+        link=_contract_url(contract),
     )
     return contract

@@ -11,15 +11,16 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
+from core.links import absolute_url
 from core.money import CURRENCY_EXPONENTS, format_money
 from marketplace.errors import JobError, ProposalError
 from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone
 from milestones.errors import MilestoneError
 from milestones.terms import MilestoneTerms, due_at_from_date, milestone_terms_validate
-from notifications.services import user_email_after_commit
+from notifications.kinds import NotificationKind
+from notifications.services import notify
 from users.models import User
 
 DECLINED_BECAUSE_HIRED = "The client hired another freelancer for this job."
@@ -35,15 +36,6 @@ class ProposalMilestoneTerms:
     deliverables: str
     amount: int
     due_date: date
-
-
-def _site_url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
-
-
-def _email_after_commit(*, recipient: User, subject: str, body: str) -> None:
-    """Emails go out only once the change is committed, so nobody hears of a rolled-back change."""
-    user_email_after_commit(recipients=[recipient], subject=subject, body=body)
 
 
 def job_event_record(
@@ -148,11 +140,12 @@ def _proposal_decide(*, proposal: Proposal, actor: User, status: str, message: s
 
 
 def _email_proposal_declined(*, proposal: Proposal, job: Job, message: str) -> None:
-    _email_after_commit(
-        recipient=proposal.freelancer,
+    notify(
+        recipients=[proposal.freelancer],
+        kind=NotificationKind.PROPOSAL_DECLINED,
         subject=f"Your proposal on “{job.title}” was declined",
-        body=(f"{message}\n\n" if message else "")
-        + f"Your proposal: {_site_url(reverse('marketplace:proposal_detail', args=[proposal.pk]))}",
+        body=message or "The client declined your proposal.",
+        link=absolute_url("marketplace:proposal_detail", proposal.pk),
     )
 
 
@@ -216,11 +209,12 @@ def proposal_submit(
         raise ProposalError("You already have a proposal on this job; edit it instead of sending another.") from exc
     _proposal_rows_replace(proposal=proposal, milestones=milestones)
     job_event_record(job=job, proposal=proposal, actor=freelancer, action=JobEvent.Action.PROPOSAL_SUBMITTED)
-    _email_after_commit(
-        recipient=job.client,
+    notify(
+        recipients=[job.client],
+        kind=NotificationKind.JOB_PROPOSAL_RECEIVED,
         subject=f"New proposal on “{job.title}”",
-        body=f"{freelancer} sent a proposal. Compare proposals: "
-        + _site_url(reverse("marketplace:job_proposals", args=[job.pk])),
+        body=f"{freelancer} sent a proposal. Compare the proposals on your job:",
+        link=absolute_url("marketplace:job_proposals", job.pk),
     )
     return proposal
 

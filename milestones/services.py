@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.files import File
 from django.db import models, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
+from core.links import absolute_url
 from core.money import format_money
 from milestones.errors import (
     DeliverableRejected,
@@ -34,7 +34,8 @@ from milestones.models import (
     Submission,
 )
 from milestones.selectors import duration_text, milestone_dispute_opener
-from notifications.services import user_email_after_commit
+from notifications.kinds import NotificationKind
+from notifications.services import notify
 from payments.errors import PaymentError
 from payments.selectors import client_balance
 from payments.services import deposit, escrow_change, escrow_fund, escrow_refund, escrow_release, escrow_split
@@ -306,11 +307,12 @@ def milestone_change_order_apply(
 def _notify_after_commit(*, milestone: Milestone, actor: User, headline: str) -> None:
     """Tell the other party (both parties when staff or the system acted) once the change is committed."""
     contract = milestone.contract
-    url = settings.SITE_URL.rstrip("/") + reverse("milestones:detail", args=[milestone.pk])
-    user_email_after_commit(
+    notify(
         recipients=[user for user in (contract.client, contract.freelancer) if user.pk != actor.pk],
+        kind=NotificationKind.MILESTONE_CHANGED,
         subject=f"{milestone.title}: {headline}",
-        body=f"{headline}\n\nMilestone: {milestone.title}\nContract: {contract.title}\n\nOpen it: {url}\n",
+        body=f"{headline}\n\nMilestone: {milestone.title}\nContract: {contract.title}",
+        link=absolute_url("milestones:detail", milestone.pk),
     )
 
 
@@ -895,8 +897,9 @@ def milestone_review_reminders_send(*, now: datetime | None = None, limit: int =
             kind = _reminder_kind(deadline=deadline, now=now, windows=REVIEW_REMINDER_WINDOWS)
             if kind is None or not _reminder_record(milestone=claimed, kind=kind, deadline=deadline):
                 continue
-            _email_after_commit(
+            _reminder_notify(
                 recipients=[claimed.contract.client],
+                kind=NotificationKind.REVIEW_REMINDER,
                 subject=f"{claimed.title}: review by {{deadline}} or it is released automatically",
                 body=(
                     "Work on this milestone is waiting for your review. Release the payment, or request changes,\n"
@@ -943,7 +946,8 @@ def milestone_due_reminders_send(*, now: datetime | None = None, limit: int = 50
                 continue
             contract = claimed.contract
             overdue = kind == MilestoneReminder.Kind.OVERDUE
-            _email_after_commit(
+            _reminder_notify(
+                kind=NotificationKind.DUE_REMINDER,
                 # Overdue work concerns both parties; before that, only the freelancer needs a nudge.
                 recipients=[contract.freelancer, contract.client] if overdue else [contract.freelancer],
                 subject=f"{claimed.title}: {'overdue since' if overdue else 'due'} {{deadline}}",
@@ -966,19 +970,27 @@ def _reminder_record(*, milestone: Milestone, kind: str, deadline: datetime) -> 
     return created
 
 
-def _email_after_commit(
-    *, recipients: Sequence[User], subject: str, body: str, milestone: Milestone, deadline: datetime, now: datetime
+def _reminder_notify(
+    *,
+    recipients: Sequence[User],
+    kind: NotificationKind,
+    subject: str,
+    body: str,
+    milestone: Milestone,
+    deadline: datetime,
+    now: datetime,
 ) -> None:
     """One email per recipient, with the deadline in their own time zone, sent once the reminder is recorded."""
-    url = settings.SITE_URL.rstrip("/") + reverse("milestones:detail", args=[milestone.pk])
     remaining = duration_text(abs((deadline - now).total_seconds()))
     for user in recipients:
         local = timezone.localtime(deadline, zoneinfo.ZoneInfo(user.timezone or "UTC"))
         when = f"{local:%a %d %b %Y, %H:%M} ({user.timezone or 'UTC'})"
         # Not str.format: titles and names are user text and may hold braces.
         text = body.replace("{deadline}", when).replace("{remaining}", remaining)
-        user_email_after_commit(
+        notify(
             recipients=[user],
+            kind=kind,
             subject=subject.replace("{deadline}", when),
-            body=f"{text}\nMilestone: {milestone.title}\nContract: {milestone.contract.title}\n\nOpen it: {url}\n",
+            body=f"{text}\nMilestone: {milestone.title}\nContract: {milestone.contract.title}",
+            link=absolute_url("milestones:detail", milestone.pk),
         )

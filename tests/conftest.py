@@ -11,6 +11,16 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_tasks_run_in_process() -> Iterator[None]:
+    """Tasks sent after commit run at once in the test's process, and their errors fail the test."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_media(settings: Any, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[None]:
     # A cache of its own per test: rate-limit counters never leak between tests.

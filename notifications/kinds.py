@@ -1,0 +1,19 @@
+"""What a notice is about; one kind per event a user is told of."""
+
+from django.db import models
+
+
+class NotificationKind(models.TextChoices):
+    JOB_PROPOSAL_RECEIVED = "proposal_received", "A proposal on your job"
+    PROPOSAL_ACCEPTED = "proposal_accepted", "Your proposal was accepted"
+    PROPOSAL_DECLINED = "proposal_declined", "Your proposal was declined"
+    CONTRACT_MESSAGE = "contract_message", "A message on a contract"
+    CHANGE_PROPOSED = "change_proposed", "A change was proposed"
+    CHANGE_ACCEPTED = "change_accepted", "Your change was accepted"
+    CHANGE_DECLINED = "change_declined", "Your change was declined"
+    CONTRACT_ENDED = "contract_ended", "A contract ended"
+    MILESTONE_CHANGED = "milestone_changed", "A milestone moved on"
+    MILESTONE_MONEY = "milestone_money", "Money moved on a milestone"
+    REVIEW_REMINDER = "review_reminder", "A submission waits for your review"
+    DUE_REMINDER = "due_reminder", "A milestone is due"
+    PAYOUT = "payout", "A payout was settled"
