@@ -13,8 +13,8 @@ HOST = os.environ.get("RUN_ADDR", "127.0.0.1:8000")
 
 COMMANDS = {
     "web": [sys.executable, "manage.py", "runserver", HOST],
-    "worker": [str(BIN / "celery"), "-A", "marketplace", "worker", "--loglevel=INFO", "--concurrency=2"],
-    "beat": [str(BIN / "celery"), "-A", "marketplace", "beat", "--loglevel=INFO"],
+    "worker": [str(BIN / "celery"), "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"],
+    "beat": [str(BIN / "celery"), "-A", "config", "beat", "--loglevel=INFO"],
 }
 
 

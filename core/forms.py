@@ -30,7 +30,7 @@ class AmountField(forms.CharField):
     def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         return {**super().widget_attrs(widget), "inputmode": "decimal", "autocomplete": "off"}
 
-    def clean(self, value: Any) -> int:  # type: ignore[override]
+    def clean(self, value: Any) -> int:
         text = super().clean(value)
         try:
             return parse_amount(text, currency=self.currency, maximum=getattr(settings, self.maximum_setting))

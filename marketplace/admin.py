@@ -10,8 +10,7 @@ from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone
 
 class JobEventInline(ReadOnlyInline):
     model = JobEvent
-    fields = ["at", "actor", "action", "proposal", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "actor", "action", "proposal", "note")
 
 
 @admin.register(Job)
@@ -36,8 +35,7 @@ class JobAdmin(admin.ModelAdmin):
 
 class ProposalMilestoneInline(ReadOnlyInline):
     model = ProposalMilestone
-    fields = ["position", "title", "deliverables", "amount", "due_date"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "title", "deliverables", "amount", "due_date")
 
 
 @admin.register(Proposal)

@@ -88,7 +88,7 @@ class BaseProposalMilestoneFormSet(forms.BaseFormSet):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         maximum = settings.PROPOSAL_MAX_MILESTONES
-        self.error_messages = {
+        self.error_messages: dict[str, str] = {
             **self.error_messages,
             "too_few_forms": "Add at least one milestone.",
             "too_many_forms": f"A proposal has at most {maximum} milestones.",
@@ -112,7 +112,9 @@ def proposal_milestone_formset(
         validate_min=True,
         validate_max=True,
     )
-    return formset_class(data=data, initial=initial, prefix="milestones", form_kwargs={"currency": currency})
+    formset = formset_class(data=data, initial=initial, prefix="milestones", form_kwargs={"currency": currency})
+    assert isinstance(formset, BaseProposalMilestoneFormSet)
+    return formset
 
 
 class DeclineForm(forms.Form):

@@ -89,4 +89,4 @@ def job_proposals_compare(*, job: Job) -> list[Proposal]:
         default=Value(2),
     )
     proposals = proposals_with_summary(Proposal.objects.filter(job=job).select_related("freelancer"))
-    return list(proposals.annotate(order=order).order_by("order", "total", "pk"))
+    return list(proposals.annotate(order=order).order_by("order", "total", "pk"))  # type: ignore[misc]  # "total" is annotated by proposals_with_summary

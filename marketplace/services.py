@@ -105,7 +105,7 @@ def job_close(*, job: Job, actor: User) -> Job:
     job = job_lock(job_id=job.pk)
     if actor.pk != job.client_id:
         raise JobError("Only the client who posted this job can close it.")
-    if job.status != Job.Status.OPEN:
+    if not job.is_open:
         raise JobError("This job is already closed.")
     job.status = Job.Status.CLOSED
     job.closed_at = timezone.now()
@@ -194,7 +194,7 @@ def proposal_submit(
         raise ProposalError("You posted this job, so you can't propose on it.")
     if not freelancer.is_freelancer:
         raise ProposalError("Your account doesn't act as a freelancer; turn on the freelancer role in your profile.")
-    if job.status != Job.Status.OPEN:
+    if not job.is_open:
         raise ProposalError("This job is closed to new proposals.")
     if Proposal.objects.filter(job=job, freelancer=freelancer, status__in=Proposal.LIVE_STATUSES).exists():
         raise ProposalError("You already have a proposal on this job; edit it instead of sending another.")
@@ -224,7 +224,7 @@ def _proposal_lock_waiting(*, proposal: Proposal) -> tuple[Job, Proposal]:
     job = job_lock(job_id=proposal.job_id)
     locked = Proposal.objects.select_for_update(of=("self",)).select_related("freelancer").get(pk=proposal.pk)
     locked.job = job
-    if locked.status != Proposal.Status.SUBMITTED:
+    if not locked.is_waiting:
         raise ProposalError(f"This proposal was already {locked.get_status_display().lower()}.")
     return job, locked
 
@@ -237,7 +237,7 @@ def proposal_update(
     job, proposal = _proposal_lock_waiting(proposal=proposal)
     if actor.pk != proposal.freelancer_id:
         raise ProposalError("Only the freelancer who sent this proposal can edit it.")
-    if job.status != Job.Status.OPEN:
+    if not job.is_open:
         raise ProposalError("This job is closed; the proposal can no longer change.")
     if not cover_letter.strip():
         raise ProposalError("Write a cover letter: what you will do and why you are the right person.")
@@ -284,7 +284,7 @@ def proposal_accept_prepare(
     job = job_lock(job_id=proposal.job_id)
     if actor.pk != job.client_id:
         raise ProposalError("Only the client who posted this job can accept its proposals.")
-    if job.status != Job.Status.OPEN:
+    if not job.is_open:
         raise ProposalError("This job is closed: it already has a contract or was closed without hiring.")
     _, proposal = _proposal_lock_waiting(proposal=proposal)
     if seen_updated_at is not None and seen_updated_at != proposal.updated_at:

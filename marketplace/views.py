@@ -14,6 +14,7 @@ from marketplace import selectors, services
 from marketplace.errors import MarketplaceError
 from marketplace.forms import DeclineForm, JobForm, JobSearchForm, ProposalForm, proposal_milestone_formset
 from marketplace.models import Job, Proposal
+from users.http import AuthenticatedRequest
 
 JOBS_PER_PAGE = 20
 
@@ -45,7 +46,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def job_create(request: HttpRequest) -> HttpResponse:
+def job_create(request: AuthenticatedRequest) -> HttpResponse:
     form = JobForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -83,7 +84,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def job_close(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_close(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     job = _own_job_or_404(request, job_id)
     try:
         services.job_close(job=job, actor=request.user)
@@ -102,7 +103,7 @@ def _own_job_or_404(request: HttpRequest, job_id: int) -> Job:
 
 
 @login_required
-def job_proposals(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_proposals(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     """The client compares the job's proposals side by side."""
     job = _own_job_or_404(request, job_id)
     context = {"job": job, "proposals": selectors.job_proposals_compare(job=job), "decline_form": DeclineForm()}
@@ -120,7 +121,7 @@ def _proposal_or_404(request: HttpRequest, proposal_id: int) -> Proposal:
 
 
 @login_required
-def proposal_create(request: HttpRequest, job_id: int) -> HttpResponse:
+def proposal_create(request: AuthenticatedRequest, job_id: int) -> HttpResponse:
     try:
         job = selectors.job_get(job_id=job_id)
     except Job.DoesNotExist as exc:
@@ -132,7 +133,7 @@ def proposal_create(request: HttpRequest, job_id: int) -> HttpResponse:
     refusal = ""
     if job.client_id == request.user.pk:
         refusal = "You posted this job, so you can't propose on it."
-    elif job.status != Job.Status.OPEN:
+    elif not job.is_open:
         refusal = "This job is closed to new proposals."
     elif not request.user.is_freelancer:
         refusal = "Your account doesn't act as a freelancer; turn on the freelancer role in your profile."
@@ -158,7 +159,7 @@ def proposal_create(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @login_required
-def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
+def proposal_detail(request: AuthenticatedRequest, proposal_id: int) -> HttpResponse:
     proposal = _proposal_or_404(request, proposal_id)
     context = {
         "proposal": proposal,
@@ -172,11 +173,11 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 
 @login_required
-def proposal_edit(request: HttpRequest, proposal_id: int) -> HttpResponse:
+def proposal_edit(request: AuthenticatedRequest, proposal_id: int) -> HttpResponse:
     proposal = _proposal_or_404(request, proposal_id)
     if proposal.freelancer_id != request.user.pk:
         raise Http404
-    if proposal.status != Proposal.Status.SUBMITTED:
+    if not proposal.is_waiting:
         messages.error(request, f"This proposal was {proposal.get_status_display().lower()}; it can't change now.")
         return redirect("marketplace:proposal_detail", proposal_id=proposal.pk)
     job = proposal.job
@@ -210,7 +211,7 @@ def proposal_edit(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def proposal_withdraw(request: HttpRequest, proposal_id: int) -> HttpResponse:
+def proposal_withdraw(request: AuthenticatedRequest, proposal_id: int) -> HttpResponse:
     proposal = _proposal_or_404(request, proposal_id)
     try:
         services.proposal_withdraw(proposal=proposal, actor=request.user)
@@ -223,7 +224,7 @@ def proposal_withdraw(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def proposal_decline(request: HttpRequest, proposal_id: int) -> HttpResponse:
+def proposal_decline(request: AuthenticatedRequest, proposal_id: int) -> HttpResponse:
     proposal = _proposal_or_404(request, proposal_id)
     form = DeclineForm(request.POST)
     if not form.is_valid():

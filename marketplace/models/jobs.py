@@ -39,6 +39,11 @@ class Job(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def is_open(self) -> bool:
+        """Open for proposals: not hired for and not closed by the client."""
+        return self.status == self.Status.OPEN
+
 
 class JobEvent(models.Model):
     """The audit trail of a job and its proposals: who did what, when."""

@@ -36,6 +36,19 @@ class Proposal(models.Model):
     def __str__(self) -> str:
         return f"Proposal #{self.pk} on {self.job}"
 
+    @property
+    def is_waiting(self) -> bool:
+        """Sent and not yet decided: the client may accept or decline, the freelancer edit or withdraw."""
+        return self.status == self.Status.SUBMITTED
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status == self.Status.ACCEPTED
+
+    @property
+    def is_declined(self) -> bool:
+        return self.status == self.Status.DECLINED
+
 
 class ProposalMilestone(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="milestones")
