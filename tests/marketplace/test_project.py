@@ -1,4 +1,4 @@
-"""The project's own wiring: production settings, compose file, Celery, demo data."""
+"""The project's own wiring: production settings, Celery, demo data (deployment files: tests/config)."""
 
 import os
 import subprocess
@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from django.core.management import call_command
 
 from config.celery import app as celery_app
@@ -49,36 +48,6 @@ def test_production_refuses_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
-
-
-def test_compose_file_describes_the_full_stack():
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    services = compose["services"]
-    assert set(services) >= {"postgres", "redis", "web", "worker", "beat"}
-    for name in ("postgres", "redis", "web"):
-        assert "test" in services[name]["healthcheck"], f"{name} needs a healthcheck"
-    web_command = (
-        " ".join(services["web"]["command"])
-        if isinstance(services["web"]["command"], list)
-        else services["web"]["command"]
-    )
-    assert "migrate" in web_command and "gunicorn" in web_command
-    assert "worker" in " ".join(services["worker"]["command"])
-    assert "beat" in " ".join(services["beat"]["command"])
-    for name in ("web", "worker", "beat"):
-        env = services[name]["environment"]
-        assert env["DJANGO_ENV"] == "production"
-        assert env["DATABASE_URL"].startswith("postgres://")
-        assert env["CELERY_BROKER_URL"].startswith("redis://")
-        assert env["CACHE_URL"].startswith("redis://")
-        depends = services[name]["depends_on"]
-        assert depends["postgres"]["condition"] == "service_healthy"
-        assert depends["redis"]["condition"] == "service_healthy"
-    # Uploads survive restarts and are shared by the web and worker containers.
-    assert any(str(v).startswith("uploads:") for v in services["web"]["volumes"])
-    assert any(str(v).startswith("uploads:") for v in services["worker"]["volumes"])
-    assert "uploads" in compose["volumes"]
-    assert (ROOT / "Dockerfile").exists()
 
 
 def test_celery_defaults_are_safe_and_the_beat_schedule_names_real_tasks():
