@@ -49,11 +49,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_fsm",
     # The project's apps, bottom layer first (see README "Architecture").
     "core",
     "users",
     "notifications",
+    "payments.ledger",
     "payments",
     "milestones",
     "marketplace",
@@ -72,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "users.middleware.StaffMfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -88,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_count",
             ],
         },
     },
@@ -125,7 +129,7 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "users.forms.SignupProfileForm"
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True  # same browser session only
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
@@ -133,6 +137,12 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if IS_PRODUCTION else "http"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Milestone] "
+# Emails greet with the site's name ("Hello from Milestone!"), never the request's host:port.
+ACCOUNT_ADAPTER = "users.adapters.AccountAdapter"
+# Staff must use an authenticator app (TOTP, with recovery codes) before they can open admin;
+# users.middleware.StaffMfaRequiredMiddleware enforces it.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Milestone"
 # allauth's defaults, written out so they are visible and reviewed: failed logins are
 # limited per IP and per account, sign-ups and resets per IP.
 ACCOUNT_RATE_LIMITS = {
@@ -242,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
     "milestones-due-reminders": {
         "task": "milestones.tasks.milestones_due_reminders_send",
         "schedule": crontab(minute="3-59/15"),
+    },
+    # Daily digest of non-money notices for users who chose it (notifications.delivery).
+    "notifications-digest-send": {
+        "task": "notifications.tasks.notifications_digest_send",
+        "schedule": crontab(minute=0, hour=8),
     },
 }
 

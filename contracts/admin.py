@@ -11,20 +11,27 @@ from core.admin import ReadOnlyInline
 
 class ContractEventInline(ReadOnlyInline):
     model = ContractEvent
-    fields = ["at", "actor", "action", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "actor", "action", "note")
 
 
 class ContractMessageInline(ReadOnlyInline):
     model = ContractMessage
-    fields = ["created_at", "author", "body"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "author", "body")
 
 
 class ChangeRequestInline(ReadOnlyInline):
     model = ChangeRequest
-    fields = ["created_at", "kind", "number", "milestone", "proposed_by", "title", "amount", "due_at", "status"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "number",
+        "milestone",
+        "proposed_by",
+        "title",
+        "amount",
+        "due_at",
+        "status",
+    )
 
 
 @admin.register(Contract)

@@ -7,7 +7,7 @@ from django import forms
 from contracts.services import MESSAGE_MAX_LENGTH
 from core.forms import AmountField, FutureDateField, OneTimeTokenForm, SingleLineCharField
 from core.money import format_amount_plain
-from milestones.models import Milestone, MilestoneState
+from milestones.models import Milestone
 from milestones.terms import MilestoneTerms, due_at_from_date
 
 
@@ -54,7 +54,7 @@ class ChangeRequestForm(OneTimeTokenForm):
         if milestone is not None:
             # Keeping a due date that has already passed is allowed; moving to another past date is not.
             self.fields["due_date"].unchanged = milestone.due_at.date()  # type: ignore[attr-defined]
-        if milestone is not None and milestone.state not in (MilestoneState.PROPOSED, MilestoneState.APPROVED):
+        if milestone is not None and not milestone.is_unfunded:
             # A change order: what is delivered stays; only the price and the date move.
             for name in ("title", "deliverables"):
                 self.fields[name].disabled = True

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from core.models import AuditEvent
 from core.money import CURRENCY_CHOICES
 
 
@@ -45,7 +46,7 @@ class Contract(models.Model):
         return self.status == self.Status.ACTIVE
 
 
-class ContractEvent(models.Model):
+class ContractEvent(AuditEvent):
     """The contract's own audit rows; the milestones' rows live in `MilestoneEvent`."""
 
     class Action(models.TextChoices):
@@ -57,13 +58,10 @@ class ContractEvent(models.Model):
         ENDED = "ended", "ended the contract"
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=20, choices=Action.choices)
-    note = models.TextField(blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    class Meta:
-        ordering = ["at", "pk"]
+    class Meta(AuditEvent.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.actor} {self.get_action_display()}"
@@ -75,7 +73,7 @@ class ContractMessage(models.Model):
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
-    # The form's one-time token: a double click or a replayed POST posts the message once.
+    # The form's one-time token (core.forms.OneTimeTokenForm): a double click or a replayed POST posts once.
     form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -124,6 +122,7 @@ class ChangeRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The form's one-time token (core.forms.OneTimeTokenForm): a replayed POST proposes nothing twice.
     form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -142,3 +141,13 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} on {self.contract}"
+
+    @property
+    def is_open(self) -> bool:
+        """Waiting for the other party's answer."""
+        return self.status == self.Status.PROPOSED
+
+    @property
+    def changes_a_milestone(self) -> bool:
+        """New terms or a change order for an existing milestone (not a new one)."""
+        return self.kind != self.Kind.NEW_MILESTONE

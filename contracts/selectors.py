@@ -2,55 +2,23 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django_fsm import has_transition_perm
 
 from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
 from marketplace.models import Job, Proposal
 from marketplace.selectors import proposals_with_summary
-from milestones.models import ESCROW_STATES, Milestone, MilestoneEvent, MilestoneState
+from milestones.models import ACTIVE_STATES, AGREED_STATES, Milestone, MilestoneAction, MilestoneEvent, MilestoneState
 from milestones.selectors import milestone_is_overdue
+from milestones.transitions import PAGE_TRANSITIONS, TRANSITIONS
 from payments.selectors import EarningsSummary, earnings_currencies, earnings_summary, milestone_money_totals
 from users.models import User
 
-# The main step in each state, by the transition that takes it; a viewer's "next action" is
-# the first of these the model lets them fire. Side actions (a refund, a dispute, paying
-# before the work arrives) stay on the milestone page.
-NEXT_ACTIONS: dict[str, list[tuple[str, str]]] = {
-    MilestoneState.PROPOSED: [
-        ("approve", "Approve or decline"),
-        ("withdraw", "Waiting for approval (you can withdraw)"),
-    ],
-    MilestoneState.APPROVED: [("fund", "Fund")],
-    MilestoneState.FUNDED: [("submit", "Submit work")],
-    MilestoneState.SUBMITTED: [("release", "Review and release")],
-    MilestoneState.DISPUTED: [("withdraw_dispute", "See the dispute")],
-}
 
-# Readable verbs for the milestone audit rows on the timeline.
-MILESTONE_ACTION_LABELS: dict[str, str] = {
-    "create": "proposed milestone",
-    "approve": "approved milestone",
-    "decline": "declined milestone",
-    "withdraw": "withdrew milestone",
-    "cancel": "cancelled milestone",
-    "fund": "funded milestone",
-    "submit": "submitted work for milestone",
-    "request_changes": "asked for changes to milestone",
-    "release": "released payment for milestone",
-    "auto_release": "released payment automatically for milestone",
-    "refund": "refunded milestone",
-    "open_dispute": "opened a dispute on milestone",
-    "withdraw_dispute": "withdrew the dispute on milestone",
-    "resolve": "resolved the dispute on milestone",
-    "change_terms": "changed the terms of milestone",
-    "change_order": "applied a change order to milestone",
-}
-
-
-def contracts_visible_to(*, user: Any) -> QuerySet[Contract]:
+def contracts_visible_to(*, user: User | AnonymousUser) -> QuerySet[Contract]:
     """Contracts a user may see: their own as either party; staff see all. Everyone else sees none."""
     contracts = Contract.objects.select_related("client", "freelancer", "job")
     if not getattr(user, "is_authenticated", False):
@@ -63,7 +31,8 @@ def contracts_visible_to(*, user: Any) -> QuerySet[Contract]:
 @dataclass(frozen=True)
 class MilestoneRow:
     milestone: Milestone
-    next_action: str | None
+    next_action: str | None  # the words shown for the viewer's next step
+    next_transition: str | None  # the transition that step fires
     is_overdue: bool
     in_escrow: int
     released: int
@@ -105,21 +74,31 @@ class ContractPage:
     @property
     def fundable_count(self) -> int:
         """Approved milestones this viewer (the client) can fund together on the "fund several" page."""
-        if self.contract.status != Contract.Status.ACTIVE:
+        if not self.contract.is_active:
             return 0
-        return sum(1 for row in self.rows if row.next_action == "Fund")
+        return sum(1 for row in self.rows if row.next_transition == MilestoneAction.FUND)
 
     @property
     def can_end(self) -> bool:
-        return self.viewer_is_party and self.contract.status == Contract.Status.ACTIVE and not self.end_blockers
+        return self.viewer_is_party and self.contract.is_active and not self.end_blockers
 
 
-def milestone_next_action(*, milestone: Milestone, viewer: Any) -> str | None:
-    """What this viewer can do next on this milestone, from the transitions the model declares for them."""
+def milestone_next_transition(*, milestone: Milestone, viewer: User | AnonymousUser) -> str | None:
+    """The main step this viewer can take next on this milestone: the first transition, in page order,
+    that is the main move from the milestone's state (`main_in`) and that the model lets them fire.
+
+    Side actions (a refund, a dispute, paying before the work arrives) stay on the milestone page.
+    """
     if not milestone.contract.is_party(viewer):
         return None
-    available = {t.name for t in milestone.get_available_user_state_transitions(viewer)}
-    return next((label for name, label in NEXT_ACTIONS.get(milestone.state, []) if name in available), None)
+    return next(
+        (
+            meta.name
+            for meta in PAGE_TRANSITIONS
+            if meta.main_in == milestone.state and has_transition_perm(getattr(milestone, meta.name), viewer)
+        ),
+        None,
+    )
 
 
 def contract_fundable_milestones(*, user: User, contract_id: int) -> tuple[Contract, QuerySet[Milestone]]:
@@ -136,7 +115,7 @@ def contract_timeline(*, contract: Contract, milestones: list[Milestone]) -> lis
         for e in ContractEvent.objects.filter(contract=contract).select_related("actor")
     ]
     for event in MilestoneEvent.objects.filter(milestone__contract=contract).select_related("actor"):
-        verb = MILESTONE_ACTION_LABELS.get(event.action, event.action.replace("_", " "))
+        verb = event.get_action_display()
         if not event.from_state:
             change = f" ({event.to_state})" if event.to_state else ""
         else:
@@ -153,7 +132,7 @@ def contract_timeline(*, contract: Contract, milestones: list[Milestone]) -> lis
     return entries
 
 
-def contract_page(*, contract: Contract, viewer: Any) -> ContractPage:
+def contract_page(*, contract: Contract, viewer: User | AnonymousUser) -> ContractPage:
     """Everything the contract page shows, in the same number of queries for 3 or 300 milestones."""
     milestones = list(Milestone.objects.filter(contract=contract).order_by("position", "pk"))
     for milestone in milestones:
@@ -172,21 +151,23 @@ def contract_page(*, contract: Contract, viewer: Any) -> ContractPage:
     now = timezone.now()
     rows = []
     for milestone in milestones:
-        totals = money[milestone.pk]
+        held = money[milestone.pk]
+        next_transition = milestone_next_transition(milestone=milestone, viewer=viewer)
         rows.append(
             MilestoneRow(
                 milestone=milestone,
-                next_action=milestone_next_action(milestone=milestone, viewer=viewer),
+                next_action=TRANSITIONS[next_transition].next_step if next_transition else None,
+                next_transition=next_transition,
                 is_overdue=milestone_is_overdue(milestone=milestone, now=now),
-                in_escrow=totals.in_escrow,
-                released=totals.released,
-                refunded=totals.refunded,
+                in_escrow=held.in_escrow,
+                released=held.released,
+                refunded=held.refunded,
                 open_change=open_changes.get(milestone.pk),
             )
         )
     totals = MoneyTotals(
         # Agreed means both parties said yes: proposed milestones are not agreed yet, cancelled ones no longer.
-        agreed=sum(m.amount for m in milestones if m.state not in (MilestoneState.PROPOSED, MilestoneState.CANCELLED)),
+        agreed=sum(m.amount for m in milestones if m.state in AGREED_STATES),
         in_escrow=sum(r.in_escrow for r in rows),
         released=sum(r.released for r in rows),
         refunded=sum(r.refunded for r in rows),
@@ -199,7 +180,7 @@ def contract_page(*, contract: Contract, viewer: Any) -> ContractPage:
         timeline=contract_timeline(contract=contract, milestones=milestones),
         messages=list(ContractMessage.objects.filter(contract=contract).select_related("author")),
         change_requests=change_requests,
-        end_blockers=[m for m in milestones if m.state in ESCROW_STATES],
+        end_blockers=[m for m in milestones if m.holds_escrow],
     )
 
 
@@ -277,9 +258,7 @@ def _changes_to_answer(*, contracts: QuerySet[Contract], user: User) -> list[Cha
 def dashboard_freelancer(*, user: User) -> FreelancerDashboard:
     """What a freelancer acts on: proposals sent, active milestones by due date (overdue marked), earnings."""
     contracts = Contract.objects.filter(freelancer=user)
-    active = _milestones_of(
-        contracts, MilestoneState.APPROVED, MilestoneState.FUNDED, MilestoneState.SUBMITTED, MilestoneState.DISPUTED
-    )
+    active = _milestones_of(contracts, *ACTIVE_STATES)
     now = timezone.now()
     return FreelancerDashboard(
         proposals=list(

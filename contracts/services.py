@@ -16,15 +16,13 @@ from marketplace.errors import ProposalError
 from marketplace.models import Job, Proposal
 from marketplace.services import proposal_accept_close_job, proposal_accept_prepare
 from milestones.errors import MilestoneError
-from milestones.models import ESCROW_STATES, Milestone, MilestoneState
+from milestones.models import Milestone
 from milestones.services import (
     milestone_approve,
-    milestone_cancel,
     milestone_change_order_apply,
+    milestone_close_unfunded,
     milestone_create,
-    milestone_decline,
     milestone_terms_apply,
-    milestone_withdraw,
 )
 from milestones.terms import MilestoneTerms, due_at_from_date, milestone_terms_validate
 from notifications.kinds import NotificationKind
@@ -33,11 +31,7 @@ from payments.errors import PaymentError
 from users.models import User
 
 MESSAGE_MAX_LENGTH = 5000
-# Milestones in these states hold money in escrow: a contract can't end while any does.
-BLOCKING_END_STATES = ESCROW_STATES
 ALREADY_SENT = "That form was already sent; nothing was done twice."
-UNFUNDED_STATES = (MilestoneState.PROPOSED, MilestoneState.APPROVED)
-CHANGE_ORDER_STATES = (MilestoneState.FUNDED, MilestoneState.SUBMITTED)
 
 
 def contract_lock(*, contract_id: int) -> Contract:
@@ -46,7 +40,9 @@ def contract_lock(*, contract_id: int) -> Contract:
     return Contract.objects.select_for_update(of=("self",)).select_related("client", "freelancer").get(pk=contract_id)
 
 
-def contract_event_record(*, contract: Contract, actor: User, action: str, note: str = "") -> ContractEvent:
+def contract_event_record(
+    *, contract: Contract, actor: User, action: ContractEvent.Action, note: str = ""
+) -> ContractEvent:
     return ContractEvent.objects.create(contract=contract, actor=actor, action=action, note=note)
 
 
@@ -61,7 +57,7 @@ def _other_party(contract: Contract, user: User) -> User:
 def _require_active_party(*, contract: Contract, actor: User, doing: str) -> None:
     if not contract.is_party(actor):
         raise ContractError(f"Only the contract's client or freelancer can {doing}.")
-    if contract.status != Contract.Status.ACTIVE:
+    if not contract.is_active:
         raise ContractError(f"This contract has ended, so you can't {doing}.")
 
 
@@ -208,8 +204,8 @@ def change_request_propose(
     return change
 
 
-def _change_kind(*, milestone: Milestone, terms: MilestoneTerms) -> str:
-    if milestone.state in UNFUNDED_STATES:
+def _change_kind(*, milestone: Milestone, terms: MilestoneTerms) -> ChangeRequest.Kind:
+    if milestone.is_unfunded:
         unchanged = (milestone.title, milestone.deliverables, milestone.amount, milestone.due_at) == (
             terms.title.strip(),
             terms.deliverables.strip(),
@@ -219,7 +215,7 @@ def _change_kind(*, milestone: Milestone, terms: MilestoneTerms) -> str:
         if unchanged:
             raise ChangeRequestError("Those are the milestone's current terms; change something first.")
         return ChangeRequest.Kind.TERMS
-    if milestone.state in CHANGE_ORDER_STATES:
+    if milestone.accepts_change_order:
         if (terms.title.strip(), terms.deliverables.strip()) != (milestone.title, milestone.deliverables):
             raise ChangeRequestError(
                 "This milestone is funded: a change order may change only its amount and due date."
@@ -227,8 +223,7 @@ def _change_kind(*, milestone: Milestone, terms: MilestoneTerms) -> str:
         if (terms.amount, terms.due_at) == (milestone.amount, milestone.due_at):
             raise ChangeRequestError("Those are the milestone's current amount and due date; change one first.")
         return ChangeRequest.Kind.CHANGE_ORDER
-    label = MilestoneState(milestone.state).label.lower()
-    raise ChangeRequestError(f"This milestone is {label}; its terms can no longer change.")
+    raise ChangeRequestError(f"This milestone is {milestone.state_label.lower()}; its terms can no longer change.")
 
 
 def _change_summary(change: ChangeRequest) -> str:
@@ -250,7 +245,9 @@ def _change_lock_open(*, change_request: ChangeRequest) -> tuple[Contract, Chang
     return contract, change
 
 
-def _change_close(*, change: ChangeRequest, actor: User, status: str, action: str, note: str = "") -> None:
+def _change_close(
+    *, change: ChangeRequest, actor: User, status: ChangeRequest.Status, action: ContractEvent.Action, note: str = ""
+) -> None:
     change.status = status
     change.decided_by = actor
     change.decided_at = timezone.now()
@@ -288,7 +285,7 @@ def change_request_accept(*, change_request: ChangeRequest, actor: User) -> Chan
             )
         elif change.kind == ChangeRequest.Kind.TERMS:
             assert change.milestone is not None
-            if change.milestone.state not in UNFUNDED_STATES:
+            if not change.milestone.is_unfunded:
                 raise ChangeRequestError(
                     "This milestone was funded after the change was proposed; propose a change order instead."
                 )
@@ -313,7 +310,9 @@ def change_request_accept(*, change_request: ChangeRequest, actor: User) -> Chan
             )
     except (MilestoneError, PaymentError) as exc:
         raise ChangeRequestError(str(exc)) from exc
-    _change_close(change=change, actor=actor, status=ChangeRequest.Status.ACCEPTED, action="change_accepted")
+    _change_close(
+        change=change, actor=actor, status=ChangeRequest.Status.ACCEPTED, action=ContractEvent.Action.CHANGE_ACCEPTED
+    )
     notify(
         recipients=[change.proposed_by],
         kind=NotificationKind.CHANGE_ACCEPTED,
@@ -331,7 +330,11 @@ def change_request_decline(*, change_request: ChangeRequest, actor: User, note: 
     if not contract.is_party(actor) or actor.pk == change.proposed_by_id:
         raise ChangeRequestError("Only the other party can decline this change; you can withdraw your own.")
     _change_close(
-        change=change, actor=actor, status=ChangeRequest.Status.DECLINED, action="change_declined", note=note.strip()
+        change=change,
+        actor=actor,
+        status=ChangeRequest.Status.DECLINED,
+        action=ContractEvent.Action.CHANGE_DECLINED,
+        note=note.strip(),
     )
     notify(
         recipients=[change.proposed_by],
@@ -349,7 +352,9 @@ def change_request_withdraw(*, change_request: ChangeRequest, actor: User) -> Ch
     _, change = _change_lock_open(change_request=change_request)
     if actor.pk != change.proposed_by_id:
         raise ChangeRequestError("Only the party who proposed this change can withdraw it.")
-    _change_close(change=change, actor=actor, status=ChangeRequest.Status.WITHDRAWN, action="change_withdrawn")
+    _change_close(
+        change=change, actor=actor, status=ChangeRequest.Status.WITHDRAWN, action=ContractEvent.Action.CHANGE_WITHDRAWN
+    )
     return change
 
 
@@ -364,22 +369,17 @@ def contract_end(*, contract: Contract, actor: User, note: str = "") -> Contract
     _require_active_party(contract=contract, actor=actor, doing="end it")
     # `no_key`: like milestone_lock, so a lot maturing from a released milestone can still commit.
     milestones = list(Milestone.objects.select_for_update(no_key=True).filter(contract=contract).order_by("pk"))
-    busy = [m for m in milestones if m.state in BLOCKING_END_STATES]
+    busy = [m for m in milestones if m.holds_escrow]
     if busy:
-        names = ", ".join(f"“{m.title}” ({MilestoneState(m.state).label.lower()})" for m in busy)
+        names = ", ".join(f"“{m.title}” ({m.state_label.lower()})" for m in busy)
         raise ContractError(
             f"The contract can't end while money is in escrow: {names}. Release, refund or resolve them first."
         )
     why = f"Contract ended by {actor}" + (f": {note.strip()}" if note.strip() else "")
     for milestone in milestones:
         milestone.contract = contract
-        if milestone.state == MilestoneState.PROPOSED:
-            if milestone.proposed_by_id == actor.pk:
-                milestone_withdraw(milestone=milestone, actor=actor, note=why)
-            else:
-                milestone_decline(milestone=milestone, actor=actor, note=why)
-        elif milestone.state == MilestoneState.APPROVED:
-            milestone_cancel(milestone=milestone, actor=actor, note=why)
+        if milestone.is_unfunded:
+            milestone_close_unfunded(milestone=milestone, actor=actor, note=why)
     for change in ChangeRequest.objects.select_for_update().filter(
         contract=contract, status=ChangeRequest.Status.PROPOSED
     ):

@@ -24,6 +24,7 @@ from milestones.models import Milestone
 from milestones.services import milestone_fund_many
 from payments.errors import PaymentError
 from payments.selectors import client_balance
+from users.http import AuthenticatedRequest
 
 
 def _posted(request: HttpRequest) -> Any:
@@ -31,7 +32,7 @@ def _posted(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
 
 
-def _contract_or_404(request: HttpRequest, contract_id: int) -> Contract:
+def _contract_or_404(request: AuthenticatedRequest, contract_id: int) -> Contract:
     """Outsiders get the same 404 as for a contract that doesn't exist."""
     try:
         return selectors.contracts_visible_to(user=request.user).get(pk=contract_id)
@@ -46,7 +47,7 @@ def _back(contract: Contract, anchor: str = "") -> HttpResponse:
 
 
 @login_required
-def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
+def contract_detail(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
     contract = _contract_or_404(request, contract_id)
     context = {
         "page": selectors.contract_page(contract=contract, viewer=request.user),
@@ -57,7 +58,7 @@ def contract_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
 
 
 @login_required
-def contract_messages(request: HttpRequest, contract_id: int) -> HttpResponse:
+def contract_messages(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
     """GET: the thread alone; POST: a new message. htmx gets the thread back in place, others a redirect."""
     contract = _contract_or_404(request, contract_id)
     in_place = bool(request.headers.get("HX-Request"))
@@ -77,7 +78,7 @@ def contract_messages(request: HttpRequest, contract_id: int) -> HttpResponse:
                 form = MessageForm()
         if not in_place:
             for error in form.errors.get("__all__", []) + form.errors.get("body", []):
-                messages.error(request, error)
+                messages.error(request, str(error))
             return _back(contract, "messages")
     context = {
         "contract": contract,
@@ -89,7 +90,7 @@ def contract_messages(request: HttpRequest, contract_id: int) -> HttpResponse:
     return render(request, template, context)
 
 
-def _propose_change(request: HttpRequest, contract: Contract, milestone: Milestone | None) -> HttpResponse:
+def _propose_change(request: AuthenticatedRequest, contract: Contract, milestone: Milestone | None) -> HttpResponse:
     form = ChangeRequestForm(_posted(request), currency=contract.currency, milestone=milestone)
     if request.method == "POST" and form.is_valid():
         try:
@@ -111,12 +112,12 @@ def _propose_change(request: HttpRequest, contract: Contract, milestone: Milesto
 
 
 @login_required
-def change_new_milestone(request: HttpRequest, contract_id: int) -> HttpResponse:
+def change_new_milestone(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
     return _propose_change(request, _contract_or_404(request, contract_id), None)
 
 
 @login_required
-def change_milestone(request: HttpRequest, contract_id: int, milestone_id: int) -> HttpResponse:
+def change_milestone(request: AuthenticatedRequest, contract_id: int, milestone_id: int) -> HttpResponse:
     contract = _contract_or_404(request, contract_id)
     try:
         milestone = selectors.contract_milestone(contract=contract, milestone_id=milestone_id)
@@ -134,7 +135,7 @@ def _change_or_404(contract: Contract, change_id: int) -> ChangeRequest:
 
 @require_POST
 @login_required
-def change_accept(request: HttpRequest, contract_id: int, change_id: int) -> HttpResponse:
+def change_accept(request: AuthenticatedRequest, contract_id: int, change_id: int) -> HttpResponse:
     contract = _contract_or_404(request, contract_id)
     change = _change_or_404(contract, change_id)
     try:
@@ -148,7 +149,7 @@ def change_accept(request: HttpRequest, contract_id: int, change_id: int) -> Htt
 
 @require_POST
 @login_required
-def change_decline(request: HttpRequest, contract_id: int, change_id: int) -> HttpResponse:
+def change_decline(request: AuthenticatedRequest, contract_id: int, change_id: int) -> HttpResponse:
     contract = _contract_or_404(request, contract_id)
     change = _change_or_404(contract, change_id)
     form = DecisionNoteForm(request.POST)
@@ -168,7 +169,7 @@ def change_decline(request: HttpRequest, contract_id: int, change_id: int) -> Ht
 
 @require_POST
 @login_required
-def change_withdraw(request: HttpRequest, contract_id: int, change_id: int) -> HttpResponse:
+def change_withdraw(request: AuthenticatedRequest, contract_id: int, change_id: int) -> HttpResponse:
     contract = _contract_or_404(request, contract_id)
     change = _change_or_404(contract, change_id)
     try:
@@ -181,7 +182,7 @@ def change_withdraw(request: HttpRequest, contract_id: int, change_id: int) -> H
 
 
 @login_required
-def contract_end(request: HttpRequest, contract_id: int) -> HttpResponse:
+def contract_end(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
     """GET: what ending means, and a confirm button; POST: end it."""
     contract = _contract_or_404(request, contract_id)
     form = DecisionNoteForm(_posted(request))
@@ -218,7 +219,7 @@ def _seen_version(request: HttpRequest) -> datetime | None:
 
 @require_POST
 @login_required
-def proposal_accept(request: HttpRequest, proposal_id: int) -> HttpResponse:
+def proposal_accept(request: AuthenticatedRequest, proposal_id: int) -> HttpResponse:
     try:
         proposal = proposal_get_for_viewer(proposal_id=proposal_id, user=request.user)
     except Proposal.DoesNotExist as exc:
@@ -239,7 +240,7 @@ def proposal_accept(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 
 @login_required
-def contract_fund_milestones(request: HttpRequest, contract_id: int) -> HttpResponse:
+def contract_fund_milestones(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
     """Fund several approved milestones of one contract at once: all of them, or none."""
     try:
         contract, fundable = selectors.contract_fundable_milestones(user=request.user, contract_id=contract_id)

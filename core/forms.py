@@ -13,7 +13,17 @@ from core.money import AmountError, parse_amount
 
 
 class OneTimeTokenForm(forms.Form):
-    """A hidden token, fresh on each render: the service refuses a second POST of the same form."""
+    """A hidden token, fresh on each render: the service refuses a second POST of the same form.
+
+    The one idempotency convention for forms: every form whose POST creates or changes something
+    inherits this class and carries its hidden `form_token` (a UUID, new on each render). The view
+    hands the token to the service, which stores it in a unique column of the row it creates or the
+    audit row it writes (`ContractMessage.form_token`, `ChangeRequest.form_token`,
+    `MilestoneEvent.idempotency_key`), checks it first, and refuses a second use with a domain error
+    ("That form was already sent; nothing was done twice.") while the unique column settles a race.
+    A POST that state alone makes single (accepting or declining a change, ending a contract) needs
+    no token; the ledger's keys (`fund:<milestone>`, ...) come from the milestone, never the form.
+    """
 
     form_token = forms.UUIDField(widget=forms.HiddenInput, required=False, initial=uuid.uuid4)
 

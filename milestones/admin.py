@@ -24,14 +24,12 @@ class ReadOnlyInline(admin.TabularInline):
 
 class MilestoneEventInline(ReadOnlyInline):
     model = MilestoneEvent
-    fields = ["at", "actor", "action", "from_state", "to_state", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "actor", "action", "from_state", "to_state", "note")
 
 
 class SubmissionInline(ReadOnlyInline):
     model = Submission
-    fields = ["revision", "submitted_by", "submitted_at", "message", "changes_requested_note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("revision", "submitted_by", "submitted_at", "message", "changes_requested_note")
 
 
 @admin.register(Milestone)

@@ -1,4 +1,4 @@
-"""Forms for the milestone actions. Each carries a one-time token, passed to the service as its idempotency key."""
+"""Forms for the milestone actions. Each carries the one-time `form_token` (core.forms.OneTimeTokenForm)."""
 
 import uuid
 from typing import Any
@@ -6,27 +6,33 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
 
+from core.forms import OneTimeTokenForm
 from core.money import AmountError, format_amount_plain, parse_amount
-from milestones.models import Milestone, MilestoneState
+from milestones.models import Milestone
 from payments.forms import CardNumberInput
 
 TEST_CARD_HELP = "Test mode: 4242 4242 4242 4242 succeeds; no real card is charged."
 
 
-class ActionForm(forms.Form):
-    """A state-changing form: its token makes a double click, a second tab or a retry count once."""
+class ActionForm(OneTimeTokenForm):
+    """A milestone action: its token makes a double click, a second tab or a retry count once.
 
-    token = forms.UUIDField(widget=forms.HiddenInput)
+    Here the token is required: an action posted without one is refused, not run unguarded.
+    """
+
+    form_token = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, milestone: Milestone | None = None, **kwargs: Any) -> None:
         self.milestone = milestone
-        kwargs.setdefault("initial", {}).setdefault("token", uuid.uuid4())
+        kwargs.setdefault("initial", {}).setdefault("form_token", uuid.uuid4())
         super().__init__(*args, **kwargs)
 
     @property
     def idempotency_key(self) -> str:
-        return f"milestone-form:{self.cleaned_data['token']}"
+        """The token as the services take it; they store it on the audit row they write."""
+        return str(self.cleaned_data["form_token"])
 
     def _amount(self, field: str, *, required: bool, maximum: int | None = None) -> int | None:
         text = (self.cleaned_data.get(field) or "").strip()
@@ -83,7 +89,8 @@ class MultipleFileField(forms.FileField):
 
 class SubmitForm(ActionForm):
     message = forms.CharField(label="Message to the client", widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
-    files = MultipleFileField(label="Files")
+    # Declared fields are popped from the class, so this does not shadow Form.files at runtime.
+    files = MultipleFileField(label="Files")  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,13 +124,15 @@ class RefundForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.milestone is not None and self.milestone.state == MilestoneState.FUNDED:
-            # Nothing is delivered yet, so keeping part of the money is not on offer (the service refuses it too).
-            self.fields["kind"].choices = [(self.FULL, "Refund the full amount")]
+        if self.milestone is not None and not self.milestone.allows_partial_refund:
+            # Nothing is delivered yet, so keeping part of the money is not on offer (the model refuses it too).
+            kind = self.fields["kind"]
+            assert isinstance(kind, forms.ChoiceField)
+            kind.choices = [(self.FULL, "Refund the full amount")]
             del self.fields["amount"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("kind") == self.PARTIAL:
             try:
                 maximum = self.milestone.amount if self.milestone else None
@@ -153,9 +162,11 @@ class ResolveForm(ActionForm):
         text = (self.cleaned_data.get("freelancer_amount") or "").strip()
         if text in {"0", "0.0", "0.00"}:
             return 0
-        return self._amount(
+        amount = self._amount(
             "freelancer_amount", required=True, maximum=self.milestone.amount if self.milestone else None
         )
+        assert amount is not None  # required: a missing amount raised above
+        return amount
 
 
 class FundManyForm(ActionForm):
@@ -164,10 +175,12 @@ class FundManyForm(ActionForm):
     )
     card_number = FundForm.base_fields["card_number"]
 
-    def __init__(self, *args: Any, fundable: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, fundable: QuerySet[Milestone] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        chooser = self.fields["milestones"]
+        assert isinstance(chooser, forms.ModelMultipleChoiceField)
         if fundable is not None:
-            self.fields["milestones"].queryset = fundable
+            chooser.queryset = fundable
         self.fields["milestones"].error_messages["invalid_choice"] = (
             "One of the chosen milestones can no longer be funded; the list below is current."
         )

@@ -1,16 +1,20 @@
-"""The milestone state machine, declared once: each transition with the actor allowed to fire it.
+"""The milestone state machine, declared once: the states, their groups, and each transition
+with the actor allowed to fire it (`permission`) and what else must hold (`conditions`).
 
-Transitions change state in memory only; the services in `milestones.services` lock the row,
-fire the transition, move the money, save and write the audit row in one transaction.
+Transitions change state in memory only; `milestones.services.skeleton` locks the row, fires
+the transition, moves the money, saves and writes the audit row in one transaction.
 """
 
+import functools
 import uuid
+from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+
+from core.models import AuditEvent
 
 
 class MilestoneState(models.TextChoices):
@@ -25,39 +29,120 @@ class MilestoneState(models.TextChoices):
 
 
 S = MilestoneState
-# States in which the milestone's money sits in escrow.
+
+# --- State groups: the one place that lists states together; everything else asks these ---
+# Not funded yet: no money has moved, so the terms may still change.
+UNFUNDED_STATES = (S.PROPOSED, S.APPROVED)
+# The milestone's money sits in escrow; a contract can't end while any milestone is here.
 ESCROW_STATES = (S.FUNDED, S.SUBMITTED, S.DISPUTED)
+# In escrow and not disputed: release, refund, opening a dispute and change orders start here.
+OPEN_ESCROW_STATES = (S.FUNDED, S.SUBMITTED)
+# Work is expected: the due date counts, and a past one makes the milestone overdue.
+AWAITING_WORK_STATES = (S.APPROVED, S.FUNDED)
+# Nothing has been handed over yet: the page counts down to the due date.
+BEFORE_SUBMISSION_STATES = (S.PROPOSED, S.APPROVED, S.FUNDED)
+# Agreed by both parties and not finished: the freelancer's active work.
+ACTIVE_STATES = (S.APPROVED, S.FUNDED, S.SUBMITTED, S.DISPUTED)
+# Nothing can happen any more: every timer is stopped and `closed_at` is set.
 FINAL_STATES = (S.RELEASED, S.REFUNDED, S.CANCELLED)
+# Both parties said yes at some point: counted in the contract's agreed amount.
+AGREED_STATES = (*ACTIVE_STATES, S.RELEASED, S.REFUNDED)
+
+
+class MilestoneAction(models.TextChoices):
+    """What a milestone audit row records: each transition, plus the changes that are not transitions.
+
+    The labels are the verbs of the contract's activity timeline ("<actor> approved milestone “X”").
+    """
+
+    CREATE = "create", "proposed milestone"
+    APPROVE = "approve", "approved milestone"
+    DECLINE = "decline", "declined milestone"
+    WITHDRAW = "withdraw", "withdrew milestone"
+    CANCEL = "cancel", "cancelled milestone"
+    FUND = "fund", "funded milestone"
+    SUBMIT = "submit", "submitted work for milestone"
+    REQUEST_CHANGES = "request_changes", "asked for changes to milestone"
+    RELEASE = "release", "released payment for milestone"
+    AUTO_RELEASE = "auto_release", "released payment automatically for milestone"
+    REFUND = "refund", "refunded milestone"
+    OPEN_DISPUTE = "open_dispute", "opened a dispute on milestone"
+    WITHDRAW_DISPUTE = "withdraw_dispute", "withdrew the dispute on milestone"
+    RESOLVE = "resolve", "resolved the dispute on milestone"
+    CHANGE_TERMS = "change_terms", "changed the terms of milestone"
+    CHANGE_ORDER = "change_order", "applied a change order to milestone"
 
 
 # --- Who may fire each transition (django-fsm `permission`: (milestone, user) -> bool) ---
-def is_client(milestone: "Milestone", user: Any) -> bool:
+# django-fsm types a rule as taking any model; `_rule` lets each one be written for a milestone.
+MilestoneRule = Callable[["Milestone", object], bool]
+
+
+def _rule(rule: MilestoneRule) -> Callable[[models.Model, object], bool]:
+    @functools.wraps(rule)
+    def check(instance: models.Model, user: object) -> bool:
+        assert isinstance(instance, Milestone)
+        return rule(instance, user)
+
+    return check
+
+
+@_rule
+def is_client(milestone: "Milestone", user: object) -> bool:
     return getattr(user, "pk", None) == milestone.contract.client_id
 
 
-def is_freelancer(milestone: "Milestone", user: Any) -> bool:
+@_rule
+def is_freelancer(milestone: "Milestone", user: object) -> bool:
     return getattr(user, "pk", None) == milestone.contract.freelancer_id
 
 
-def is_party(milestone: "Milestone", user: Any) -> bool:
+@_rule
+def is_party(milestone: "Milestone", user: object) -> bool:
     return is_client(milestone, user) or is_freelancer(milestone, user)
 
 
-def is_proposer(milestone: "Milestone", user: Any) -> bool:
-    return is_party(milestone, user) and user.pk == milestone.proposed_by_id
+@_rule
+def is_proposer(milestone: "Milestone", user: object) -> bool:
+    return is_party(milestone, user) and getattr(user, "pk", None) == milestone.proposed_by_id
 
 
-def is_other_party(milestone: "Milestone", user: Any) -> bool:
-    return is_party(milestone, user) and user.pk != milestone.proposed_by_id
+@_rule
+def is_other_party(milestone: "Milestone", user: object) -> bool:
+    return is_party(milestone, user) and getattr(user, "pk", None) != milestone.proposed_by_id
 
 
-def is_system(milestone: "Milestone", user: Any) -> bool:
+@_rule
+def is_dispute_opener(milestone: "Milestone", user: object) -> bool:
+    return is_party(milestone, user) and getattr(user, "pk", None) == milestone.dispute_opened_by_id
+
+
+@_rule
+def is_system(milestone: "Milestone", user: object) -> bool:
     return bool(getattr(user, "is_system_actor", False))
 
 
-def is_arbitrator(milestone: "Milestone", user: Any) -> bool:
+@_rule
+def is_arbitrator(milestone: "Milestone", user: object) -> bool:
     # Staff arbitrate; an accepted settlement offer resolves as the system actor.
     return (bool(getattr(user, "is_staff", False)) and not is_party(milestone, user)) or is_system(milestone, user)
+
+
+# --- Conditions (django-fsm `conditions`: (milestone) -> bool) ---------------------------
+def contract_is_active(instance: models.Model) -> bool:
+    """Money moves into escrow only while the contract runs."""
+    assert isinstance(instance, Milestone)
+    return instance.contract.is_active
+
+
+def transition_targets(milestone: "Milestone", name: str) -> tuple[str, ...]:
+    """The states transition `name` may end in from the milestone's current state, as declared below."""
+    meta = getattr(Milestone, name)._django_fsm
+    declared = meta.get_transition(milestone.state)
+    if declared is None:
+        return ()
+    allowed = getattr(declared.target, "allowed_states", None)
+    return tuple(str(state) for state in allowed) if allowed is not None else (str(declared.target),)
 
 
 class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
@@ -77,6 +162,11 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     auto_release_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # While disputed, the review time that was left, so withdrawing the dispute resumes it.
     review_time_remaining = models.DurationField(null=True, blank=True)
+    # While disputed: who opened the dispute (only they may withdraw it) and the state it returns to.
+    dispute_opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dispute_from_state = models.CharField(max_length=12, choices=MilestoneState.choices, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -92,7 +182,9 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def __str__(self) -> str:
         return self.title
 
-    # --- Transitions: state only; services do the rest ---------------------------------
+    # --- Transitions: state only; `milestones.services` does the rest ---------------------
+    # Who may fire each one is its `permission`; what else must hold is its `conditions`; the
+    # texts, timers and `closed_at` of each live in `milestones.transitions.TRANSITIONS`.
     @transition(field=state, source=S.PROPOSED, target=S.APPROVED, permission=is_other_party)
     def approve(self) -> None:
         """The party that did not propose agrees (an accepted proposal approves its rows)."""
@@ -109,9 +201,9 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def cancel(self) -> None:
         """Either party cancels an approved, unfunded milestone, with a note."""
 
-    @transition(field=state, source=S.APPROVED, target=S.FUNDED, permission=is_client)
+    @transition(field=state, source=S.APPROVED, target=S.FUNDED, permission=is_client, conditions=[contract_is_active])
     def fund(self) -> None:
-        """The client moves the amount into escrow."""
+        """The client moves the amount into escrow, while the contract is active."""
 
     @transition(field=state, source=S.FUNDED, target=S.SUBMITTED, permission=is_freelancer)
     def submit(self) -> None:
@@ -121,7 +213,7 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def request_changes(self) -> None:
         """The client asks for changes (note required); the review clock stops."""
 
-    @transition(field=state, source=[S.FUNDED, S.SUBMITTED], target=S.RELEASED, permission=is_client)
+    @transition(field=state, source=OPEN_ESCROW_STATES, target=S.RELEASED, permission=is_client)
     def release(self) -> None:
         """The client approves and pays: escrow to the freelancer, less the fee."""
 
@@ -129,46 +221,83 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def auto_release(self) -> None:
         """The system releases once the review period passed without an answer."""
 
-    @transition(
-        field=state,
-        source=[S.FUNDED, S.SUBMITTED],
-        target=RETURN_VALUE(S.REFUNDED, S.RELEASED),
-        permission=is_freelancer,
-    )
+    # Declared per source: before any work is submitted a refund gives back everything; a partial
+    # refund (the rest released to the freelancer) is declared only once work is submitted, since
+    # earlier it would let the freelancer pay themselves from escrow with nothing reviewed.
+    @transition(field=state, source=S.FUNDED, target=RETURN_VALUE(S.REFUNDED), permission=is_freelancer)
+    @transition(field=state, source=S.SUBMITTED, target=RETURN_VALUE(S.REFUNDED, S.RELEASED), permission=is_freelancer)
     def refund(self, *, partial: bool = False) -> str:
         """The freelancer gives money back: all of it (refunded) or part, the rest released."""
         return S.RELEASED if partial else S.REFUNDED
 
-    @transition(field=state, source=[S.FUNDED, S.SUBMITTED], target=S.DISPUTED, permission=is_party)
+    @transition(field=state, source=OPEN_ESCROW_STATES, target=S.DISPUTED, permission=is_party)
     def open_dispute(self) -> None:
         """Either party disputes; the review clock pauses with its remaining time kept."""
 
-    @transition(field=state, source=S.DISPUTED, target=RETURN_VALUE(S.FUNDED, S.SUBMITTED), permission=is_party)
-    def withdraw_dispute(self, *, back_to: str) -> str:
+    @transition(field=state, source=S.DISPUTED, target=RETURN_VALUE(*OPEN_ESCROW_STATES), permission=is_dispute_opener)
+    def withdraw_dispute(self) -> str:
         """The party who opened the dispute withdraws it; the milestone returns where it was."""
-        return back_to
+        return self.dispute_from_state
 
     @transition(field=state, source=S.DISPUTED, target=RETURN_VALUE(S.RELEASED, S.REFUNDED), permission=is_arbitrator)
     def resolve(self, *, outcome: str) -> str:
         """An arbitrator (or an accepted settlement) decides: released or refunded, a split recorded."""
         return outcome
 
+    # --- State groups as booleans, for templates and forms --------------------------------
+    @property
+    def is_unfunded(self) -> bool:
+        return self.state in UNFUNDED_STATES
 
-class MilestoneEvent(models.Model):
+    @property
+    def holds_escrow(self) -> bool:
+        return self.state in ESCROW_STATES
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def awaits_work(self) -> bool:
+        return self.state in AWAITING_WORK_STATES
+
+    @property
+    def awaits_submission(self) -> bool:
+        """Funded, so the freelancer's submission is what comes next."""
+        return self.state == S.FUNDED
+
+    @property
+    def accepts_change_order(self) -> bool:
+        """In escrow and not disputed: its amount and due date change through a change order."""
+        return self.state in OPEN_ESCROW_STATES
+
+    @property
+    def terms_can_change(self) -> bool:
+        """Terms change while unfunded, or once in escrow through a change order."""
+        return self.is_unfunded or self.accepts_change_order
+
+    @property
+    def allows_partial_refund(self) -> bool:
+        """Whether a refund may keep part for the freelancer from here (see `refund`)."""
+        return S.RELEASED in transition_targets(self, "refund")
+
+    @property
+    def state_label(self) -> str:
+        return MilestoneState(self.state).label
+
+
+class MilestoneEvent(AuditEvent):
     """The audit trail: every state change and every change of terms, with who and when."""
 
     milestone = models.ForeignKey(Milestone, on_delete=models.PROTECT, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(max_length=40)
+    action = models.CharField(max_length=40, choices=MilestoneAction.choices)
     from_state = models.CharField(max_length=12, blank=True)
     to_state = models.CharField(max_length=12, blank=True)
-    note = models.TextField(blank=True)
-    # Set from the form's one-time token, so a replayed POST is recognised, not repeated.
+    # The form's one-time token (see core.forms.OneTimeTokenForm), so a replayed POST is refused, not repeated.
     idempotency_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    class Meta:
-        ordering = ["at", "pk"]
+    class Meta(AuditEvent.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state or '—'} → {self.to_state or '—'}"

@@ -7,25 +7,16 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django_fsm import has_transition_perm
 
-from milestones.models import DeliverableFile, Milestone, MilestoneEvent, MilestoneState, Submission
-from users.models import User
-
-# The transitions a person fires from the milestone page, in the order the page offers them.
-# auto_release belongs to the timers; it is never a button.
-PAGE_ACTIONS = (
-    "approve",
-    "decline",
-    "withdraw",
-    "fund",
-    "submit",
-    "release",
-    "request_changes",
-    "refund",
-    "cancel",
-    "open_dispute",
-    "withdraw_dispute",
-    "resolve",
+from milestones.models import (
+    BEFORE_SUBMISSION_STATES,
+    DeliverableFile,
+    Milestone,
+    MilestoneEvent,
+    MilestoneState,
+    Submission,
 )
+from milestones.transitions import PAGE_TRANSITIONS, TransitionMeta
+from users.models import User
 
 
 def milestones_visible_to(*, user: User) -> QuerySet[Milestone]:
@@ -38,19 +29,9 @@ def milestones_visible_to(*, user: User) -> QuerySet[Milestone]:
     return queryset.filter(Q(contract__client=user) | Q(contract__freelancer=user))
 
 
-def milestone_actions_for(*, milestone: Milestone, user: User) -> list[str]:
-    """The transitions this viewer may fire now, checked against the declaration on the model."""
-    actions = [name for name in PAGE_ACTIONS if has_transition_perm(getattr(milestone, name), user)]
-    if "withdraw_dispute" in actions:
-        opened = milestone_dispute_opener(milestone=milestone)
-        if opened is None or opened.actor_id != user.pk:
-            actions.remove("withdraw_dispute")
-    return actions
-
-
-def milestone_dispute_opener(*, milestone: Milestone) -> MilestoneEvent | None:
-    """The audit row of the latest dispute opened on this milestone: who opened it, and from which state."""
-    return milestone.events.filter(action="open_dispute").order_by("-at", "-pk").first()
+def milestone_actions_for(*, milestone: Milestone, user: User) -> list[TransitionMeta]:
+    """The page's transitions this viewer may fire now, in page order, as the model declares them."""
+    return [meta for meta in PAGE_TRANSITIONS if has_transition_perm(getattr(milestone, meta.name), user)]
 
 
 def milestone_submissions(*, milestone: Milestone) -> QuerySet[Submission]:
@@ -106,7 +87,7 @@ def milestone_timers(*, milestone: Milestone, now: datetime | None = None) -> li
                 text=f"review clock paused with {duration_text(milestone.review_time_remaining.total_seconds())} left",
             )
         )
-    if milestone.state in (MilestoneState.PROPOSED, MilestoneState.APPROVED, MilestoneState.FUNDED):
+    if milestone.state in BEFORE_SUBMISSION_STATES:
         timers.append(
             MilestoneTimer(
                 kind="due",
@@ -127,7 +108,7 @@ def duration_text(seconds: float) -> str:
     days, rest = divmod(total_minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
-    shown = []
+    shown: list[tuple[int, str]] = []
     for value, unit in parts:
         if value or shown:
             shown.append((value, unit))
@@ -148,5 +129,4 @@ def countdown_text(*, label: str, deadline: datetime, now: datetime) -> str:
 
 def milestone_is_overdue(*, milestone: Milestone, now: datetime | None = None) -> bool:
     """Past its due date while work is still expected (not yet submitted, released or closed)."""
-    waiting_for_work = milestone.state in (MilestoneState.APPROVED, MilestoneState.FUNDED)
-    return waiting_for_work and milestone.due_at < (now or timezone.now())
+    return milestone.awaits_work and milestone.due_at < (now or timezone.now())

@@ -1,4 +1,4 @@
-"""What a notice is about; one kind per event a user is told of."""
+"""What a notice is about; one kind per event a user is told of, and which kinds are about money."""
 
 from django.db import models
 
@@ -17,3 +17,11 @@ class NotificationKind(models.TextChoices):
     REVIEW_REMINDER = "review_reminder", "A submission waits for your review"
     DUE_REMINDER = "due_reminder", "A milestone is due"
     PAYOUT = "payout", "A payout was settled"
+
+
+# Kinds that move or promise money: always emailed at once, whatever the user's preferences.
+MONEY_KINDS: frozenset[NotificationKind] = frozenset({NotificationKind.MILESTONE_MONEY, NotificationKind.PAYOUT})
+
+
+def kind_is_money(kind: str) -> bool:
+    return kind in MONEY_KINDS

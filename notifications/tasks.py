@@ -1,12 +1,14 @@
-"""Email delivery: after commit, retried with backoff while the mail server is unreachable."""
+"""Email delivery tasks: sent after commit, retried with backoff while the mail server is unreachable.
 
-import logging
+Both are idempotent (the delivery record, written under a row lock), so `acks_late` is safe: a
+task redelivered after a worker died sends nothing twice.
+"""
+
 import smtplib
 
 from celery import shared_task
-from django.core.mail import send_mail
 
-logger = logging.getLogger(__name__)
+from notifications import delivery
 
 
 @shared_task(
@@ -15,8 +17,21 @@ logger = logging.getLogger(__name__)
     retry_backoff_max=3600,
     retry_jitter=True,
     max_retries=10,
+    acks_late=True,
 )
-def notification_email_send(*, address: str, subject: str, body: str, kind: str) -> None:
-    """Send one plain-text email; a failure raises, so Celery retries it (never fail_silently)."""
-    send_mail(subject=subject, message=body, from_email=None, recipient_list=[address])
-    logger.info("Sent a %s email", kind)
+def notification_email_send(*, notification_id: int) -> str:
+    """Email one notice if its recipient wants it now; a failed send raises, so Celery retries (never silent)."""
+    return delivery.notification_email_deliver(notification_id=notification_id).value
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=10,
+    acks_late=True,
+)
+def notifications_digest_send() -> int:
+    """Daily (beat): one digest email per daily-digest user with something new."""
+    return delivery.notifications_digest_send()

@@ -4,42 +4,43 @@ The only actions are on payouts (there is no real bank in the demo): staff mark 
 completed or failed, and each action calls the service.
 """
 
-from typing import Any
-
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from core.money import format_money
 from payments.errors import PaymentError
-from payments.models import Account, Balance, EarningsLot, Entry, LedgerTransaction, Payout
+from payments.ledger.models import Account, Balance, Entry, LedgerTransaction
+from payments.models import EarningsLot, Payout
 from payments.services import payout_complete, payout_fail
+from users.models import User
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """View and search only: no add, change or delete of ledger rows."""
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
 class EntryInline(admin.TabularInline):
     model = Entry
     fields = ["account", "direction", "amount_display"]
-    readonly_fields = fields
+    readonly_fields = ["account", "direction", "amount_display"]
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     @admin.display(description="Amount")
@@ -49,10 +50,10 @@ class EntryInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "kind", "currency", "user", "milestone", "balance_display", "created_at"]
+    list_display = ["pk", "kind", "currency", "user", "milestone_id", "balance_display", "created_at"]
     list_filter = ["kind", "currency"]
-    search_fields = ["user__email", "user__display_name", "milestone__title", "=id"]
-    list_select_related = ["user", "milestone", "balance"]
+    search_fields = ["user__email", "user__display_name", "=milestone_id", "=id"]
+    list_select_related = ["user", "balance"]
 
     @admin.display(description="Balance")
     def balance_display(self, obj: Account) -> str:
@@ -63,7 +64,7 @@ class AccountAdmin(ReadOnlyAdmin):
 class BalanceAdmin(ReadOnlyAdmin):
     list_display = ["account", "amount_display", "may_go_negative"]
     list_filter = ["account__kind", "currency"]
-    search_fields = ["account__user__email", "account__milestone__title", "=account__id"]
+    search_fields = ["account__user__email", "=account__milestone_id", "=account__id"]
     list_select_related = ["account"]
 
     @admin.display(description="Amount", ordering="amount")
@@ -73,10 +74,10 @@ class BalanceAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerTransaction)
 class LedgerTransactionAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "created_at", "kind", "memo", "user", "milestone", "idempotency_key"]
+    list_display = ["pk", "created_at", "kind", "memo", "user", "milestone_id", "idempotency_key"]
     list_filter = ["kind"]
-    search_fields = ["idempotency_key", "memo", "external_ref", "user__email", "milestone__title", "=id"]
-    list_select_related = ["user", "milestone"]
+    search_fields = ["idempotency_key", "memo", "external_ref", "user__email", "=milestone_id", "=id"]
+    list_select_related = ["user"]
     date_hierarchy = "created_at"
     inlines = [EntryInline]
 
@@ -95,10 +96,18 @@ class EntryAdmin(ReadOnlyAdmin):
 
 @admin.register(EarningsLot)
 class EarningsLotAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "freelancer", "milestone", "amount_display", "available_at", "matured_at"]
+    list_display = [
+        "pk",
+        "freelancer",
+        "milestone_id",
+        "milestone_title",
+        "amount_display",
+        "available_at",
+        "matured_at",
+    ]
     list_filter = ["currency"]
-    search_fields = ["freelancer__email", "milestone__title"]
-    list_select_related = ["freelancer", "milestone"]
+    search_fields = ["freelancer__email", "milestone_title", "=milestone_id"]
+    list_select_related = ["freelancer"]
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: EarningsLot) -> str:
@@ -118,15 +127,16 @@ class PayoutAdmin(ReadOnlyAdmin):
         return format_money(obj.amount, obj.currency)
 
     def _settle(self, request: HttpRequest, queryset: QuerySet[Payout], *, completed: bool) -> None:
+        actor = request.user
+        if not isinstance(actor, User):  # the admin site lets only signed-in staff this far
+            raise PermissionDenied
         done = 0
         for payout in queryset.order_by("pk"):
             try:
                 if completed:
-                    payout_complete(payout=payout, actor=request.user)
+                    payout_complete(payout=payout, actor=actor)
                 else:
-                    payout_fail(
-                        payout=payout, reason="The bank refused the transfer; check your details.", actor=request.user
-                    )
+                    payout_fail(payout=payout, reason="The bank refused the transfer; check your details.", actor=actor)
                 done += 1
             except PaymentError as error:
                 self.message_user(request, f"Payout #{payout.pk}: {error}", messages.ERROR)

@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class PaymentsConfig(AppConfig):
     name = "payments"
-    verbose_name = "Payments and escrow ledger"
+    verbose_name = "Payments: escrow, earnings and payouts"

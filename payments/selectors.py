@@ -3,19 +3,20 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 
-from payments.models import (
+from payments.ledger.models import (
+    Account,
     AccountKind,
     Balance,
-    EarningsLot,
     Entry,
     EntryDirection,
-    Payout,
+    LedgerTransaction,
     TransactionKind,
 )
+from payments.models import EarningsLot, Payout
+from users.models import User
 
 K, T = AccountKind, TransactionKind
 CREDIT, DEBIT = Q(direction=EntryDirection.CREDIT), Q(direction=EntryDirection.DEBIT)
@@ -65,15 +66,32 @@ def milestone_money_totals(*, milestone_ids: Iterable[int]) -> dict[int, Milesto
             bonus=total(CLIENT & DEBIT & _kinds(T.BONUS)),
             in_escrow=total(ESCROW & CREDIT) - total(ESCROW & DEBIT),
         )
+        .values_list("transaction__milestone_id", "funded", "released", "fee", "refunded", "bonus", "in_escrow")
         .order_by()
     )
-    for row in rows:
-        milestone_id = row.pop("transaction__milestone_id")
-        totals[milestone_id] = MilestoneMoney(**row)
+    for milestone_id, funded, released, fee, refunded, bonus, in_escrow in rows:
+        if milestone_id is None:  # filtered on a list of ids: never, but the column is nullable
+            continue
+        totals[milestone_id] = MilestoneMoney(
+            funded=funded, released=released, fee=fee, refunded=refunded, bonus=bonus, in_escrow=in_escrow
+        )
     return totals
 
 
-def client_balance(*, user: Any, currency: str) -> int:
+def escrow_balances() -> dict[int, int]:
+    """What each milestone's escrow holds now, by milestone id (an escrow missing its balance row holds 0)."""
+    rows = Account.objects.filter(kind=K.ESCROW).values_list("milestone_id", "balance__amount")
+    return {milestone_id: amount or 0 for milestone_id, amount in rows if milestone_id is not None}
+
+
+def milestone_ids_with_money() -> set[int]:
+    """Every milestone that has an escrow account or any ledger transaction."""
+    escrowed = Account.objects.filter(kind=K.ESCROW, milestone_id__isnull=False).values_list("milestone_id", flat=True)
+    moved = LedgerTransaction.objects.filter(milestone_id__isnull=False).values_list("milestone_id", flat=True)
+    return {milestone_id for milestone_id in (*escrowed, *moved.distinct()) if milestone_id is not None}
+
+
+def client_balance(*, user: User, currency: str) -> int:
     """The user's client balance in one currency (0 if they never had one)."""
     amount = (
         Balance.objects.filter(account__kind=K.CLIENT_BALANCE, account__user=user, account__currency=currency)
@@ -83,7 +101,7 @@ def client_balance(*, user: Any, currency: str) -> int:
     return amount or 0
 
 
-def client_balances(*, user: Any) -> dict[str, int]:
+def client_balances(*, user: User) -> dict[str, int]:
     """Every currency the user has a client balance in, with its amount."""
     rows = Balance.objects.filter(account__kind=K.CLIENT_BALANCE, account__user=user).order_by("currency")
     return dict(rows.values_list("currency", "amount"))
@@ -109,7 +127,7 @@ class EarningsSummary:
         return not (self.pending or self.available or self.in_flight)
 
 
-def earnings_summary(*, user: Any, currency: str) -> EarningsSummary:
+def earnings_summary(*, user: User, currency: str) -> EarningsSummary:
     """Pending (with when each lot becomes available), available to withdraw, and in flight."""
     amounts = dict(
         Balance.objects.filter(
@@ -118,10 +136,8 @@ def earnings_summary(*, user: Any, currency: str) -> EarningsSummary:
             account__kind__in=[K.PENDING_EARNINGS, K.AVAILABLE_EARNINGS, K.PAYOUTS_IN_FLIGHT],
         ).values_list("account__kind", "amount")
     )
-    lots = (
-        EarningsLot.objects.filter(freelancer=user, currency=currency, matured_transaction__isnull=True)
-        .select_related("milestone")
-        .order_by("available_at", "pk")
+    lots = EarningsLot.objects.filter(freelancer=user, currency=currency, matured_transaction__isnull=True).order_by(
+        "available_at", "pk"
     )
     return EarningsSummary(
         currency=currency,
@@ -132,14 +148,14 @@ def earnings_summary(*, user: Any, currency: str) -> EarningsSummary:
             PendingLot(
                 amount=lot.amount,
                 available_at=lot.available_at,
-                milestone_title=lot.milestone.title if lot.milestone else "",
+                milestone_title=lot.milestone_title,
             )
             for lot in lots
         ),
     )
 
 
-def earnings_currencies(*, user: Any) -> list[str]:
+def earnings_currencies(*, user: User) -> list[str]:
     """Currencies in which the user has ever had earnings accounts."""
     rows = Balance.objects.filter(
         account__user=user,
@@ -148,7 +164,7 @@ def earnings_currencies(*, user: Any) -> list[str]:
     return sorted(set(rows.values_list("currency", flat=True)))
 
 
-def statement_for_user(*, user: Any) -> QuerySet[Entry]:
+def statement_for_user(*, user: User) -> QuerySet[Entry]:
     """Every entry on the user's own accounts, newest first, with its transaction and account."""
     return (
         Entry.objects.filter(account__user=user)
@@ -157,5 +173,5 @@ def statement_for_user(*, user: Any) -> QuerySet[Entry]:
     )
 
 
-def payouts_for_user(*, user: Any, limit: int = 20) -> list[Payout]:
+def payouts_for_user(*, user: User, limit: int = 20) -> list[Payout]:
     return list(Payout.objects.filter(user=user).order_by("-requested_at", "-pk")[:limit])

@@ -2,13 +2,13 @@
 
 import csv
 from collections.abc import Iterator
-from typing import Any
 
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -17,14 +17,15 @@ from core.money import format_amount_plain, format_money
 from payments import selectors, services
 from payments.errors import PaymentError
 from payments.forms import AddFundsForm, WithdrawForm
-from payments.models import AccountKind, Entry
+from payments.ledger.models import AccountKind, Entry
+from users.http import AuthenticatedRequest
 
 STATEMENT_PAGE_SIZE = 50
 RECENT_ACTIVITY = 8
 
 
 def _wallet_page(
-    request: HttpRequest,
+    request: AuthenticatedRequest,
     *,
     add_funds_form: AddFundsForm | None = None,
     withdraw_form: WithdrawForm | None = None,
@@ -50,13 +51,13 @@ def _wallet_page(
 
 @login_required
 @require_GET
-def wallet(request: HttpRequest) -> HttpResponse:
+def wallet(request: AuthenticatedRequest) -> HttpResponse:
     return _wallet_page(request)
 
 
 @login_required
 @require_POST
-def add_funds(request: HttpRequest) -> HttpResponse:
+def add_funds(request: AuthenticatedRequest) -> HttpResponse:
     form = AddFundsForm(request.POST)
     if not form.is_valid():
         return _wallet_page(request, add_funds_form=form, status=400)
@@ -82,7 +83,7 @@ def add_funds(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 @reauthentication_required
-def withdraw(request: HttpRequest) -> HttpResponse:
+def withdraw(request: AuthenticatedRequest) -> HttpResponse:
     form = WithdrawForm(request.POST)
     if not form.is_valid():
         return _wallet_page(request, withdraw_form=form, status=400)
@@ -105,7 +106,7 @@ def withdraw(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def statement(request: HttpRequest) -> HttpResponse:
+def statement(request: AuthenticatedRequest) -> HttpResponse:
     page = Paginator(selectors.statement_for_user(user=request.user), STATEMENT_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -124,9 +125,8 @@ def csv_cell_defuse(text: str) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _statement_rows(entries: Any) -> Iterator[list[str]]:
+def _statement_rows(entries: QuerySet[Entry]) -> Iterator[list[str]]:
     yield ["date", "transaction", "kind", "description", "account", "currency", "amount"]
-    entry: Entry
     for entry in entries.iterator(chunk_size=500):
         yield [
             timezone.localtime(entry.transaction.created_at).isoformat(timespec="seconds"),
@@ -141,7 +141,7 @@ def _statement_rows(entries: Any) -> Iterator[list[str]]:
 
 @login_required
 @require_GET
-def statement_csv(request: HttpRequest) -> StreamingHttpResponse:
+def statement_csv(request: AuthenticatedRequest) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
     rows = _statement_rows(selectors.statement_for_user(user=request.user))
     response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")

@@ -55,3 +55,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+
+
+@pytest.fixture
+def admin_user(db: Any, django_user_model: Any, django_username_field: str) -> Any:
+    """pytest-django's superuser (behind `admin_client`), with the authenticator app staff need for admin."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    manager = django_user_model._default_manager
+    user = manager.filter(**{django_username_field: "admin@example.com"}).first()
+    if user is None:
+        user = manager.create_superuser(**{django_username_field: "admin@example.com"}, password="password")
+    TOTP.activate(user, generate_totp_secret())
+    return user

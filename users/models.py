@@ -4,7 +4,7 @@ import zoneinfo
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 
 # The actor recorded when a timer or an accepted settlement changes something.
@@ -30,8 +30,23 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra)
 
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        """The `createsuperuser` command's path: email and password are enough.
+
+        The display name defaults to the part of the address before the @, and the address is
+        recorded as verified and primary, so the new superuser can log in (verification is
+        mandatory) and go on to set up two-factor authentication for admin.
+        """
+        from allauth.account.models import EmailAddress  # allauth's models load after ours
+
         extra.update(is_staff=True, is_superuser=True)
-        return self._create_user(email, password, **extra)
+        if not extra.get("display_name"):
+            extra["display_name"] = self.normalize_email(email).split("@")[0] if email else ""
+        with transaction.atomic(using=self._db):
+            user = self._create_user(email, password, **extra)
+            EmailAddress.objects.using(self._db).update_or_create(
+                user=user, email=user.email, defaults={"verified": True, "primary": True}
+            )
+        return user
 
 
 class User(AbstractUser):
@@ -46,7 +61,8 @@ class User(AbstractUser):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS = ["display_name"]
+    # createsuperuser asks for the email and password only; the display name defaults (see the manager).
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 

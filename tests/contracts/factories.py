@@ -1,11 +1,25 @@
 """Factories for contracts: started the way the product starts them, by accepting a proposal."""
 
+import factory
+
 from contracts.models import Contract
 from contracts.services import proposal_accept
-from marketplace.models import Job
-from tests.factories import ClientFactory, FreelancerFactory, JobFactory
-from tests.marketplace.factories import proposal_with_rows
+from marketplace.models import Job, Proposal
+from tests.marketplace.factories import JobFactory, ProposalFactory, proposal_with_rows
+from tests.users.factories import ClientFactory, FreelancerFactory
 from users.models import User
+
+
+class ContractFactory(factory.django.DjangoModelFactory[Contract]):
+    class Meta:
+        model = Contract
+
+    job = factory.SubFactory(JobFactory, status=Job.Status.CLOSED)
+    proposal = factory.SubFactory(ProposalFactory, job=factory.SelfAttribute("..job"), status=Proposal.Status.ACCEPTED)
+    client = factory.SelfAttribute("job.client")
+    freelancer = factory.SelfAttribute("proposal.freelancer")
+    title = factory.SelfAttribute("job.title")
+    currency = "USD"
 
 
 def contract_started(

@@ -8,7 +8,7 @@ from contracts.services import change_request_propose, contract_message_post
 from milestones.models import MilestoneState
 from milestones.terms import MilestoneTerms
 from tests.contracts.factories import contract_started
-from tests.factories import ClientFactory, FreelancerFactory, UserFactory
+from tests.users.factories import ClientFactory, FreelancerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

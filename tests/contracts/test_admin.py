@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests.contracts.factories import contract_started
-from tests.factories import UserFactory
+from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from contracts.selectors import contract_page
 from contracts.services import contract_message_post
 from milestones.services import milestone_create, milestone_fund
 from tests.contracts.factories import contract_started
-from tests.factories import UserFactory
+from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -77,7 +77,7 @@ def test_htmx_gets_the_thread_back_in_place(client, contract):
 
 
 def test_the_service_refuses_outsiders_and_empty_text(contract):
-    from tests.factories import UserFactory
+    from tests.users.factories import UserFactory
 
     with pytest.raises(ContractMessageError, match="Only the contract"):
         contract_message_post(contract=contract, author=UserFactory(is_staff=True), body="Hi")

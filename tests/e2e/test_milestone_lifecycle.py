@@ -17,7 +17,8 @@ from milestones.models import Milestone, MilestoneState
 from payments.models import AccountKind, Balance
 from payments.selectors import client_balance, earnings_summary
 from payments.services import deposit
-from tests.factories import TEST_PASSWORD, ClientFactory, ContractFactory, FreelancerFactory
+from tests.contracts.factories import ContractFactory
+from tests.users.factories import TEST_PASSWORD, ClientFactory, FreelancerFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 S = MilestoneState
@@ -57,7 +58,7 @@ def _log_in(page: Page, live_server, user) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password:", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("main").get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
 
 

@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.contracts.factories import contract_started
-from tests.factories import TEST_PASSWORD
 from tests.marketplace.factories import proposal_with_rows
+from tests.users.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +23,7 @@ def test_the_widest_pages_fit_a_phone_and_their_tables_scroll_inside(page: Page,
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Email").fill(contract.client.email)
     page.get_by_label("Password:", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("main").get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     for path, table_region in (
         (f"/jobs/{job.pk}/proposals/", "Proposals compared"),

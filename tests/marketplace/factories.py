@@ -1,12 +1,45 @@
-"""Factories for the marketplace road: proposals with milestone rows, as a freelancer sends them."""
+"""Factories for the marketplace: jobs, and proposals with milestone rows as a freelancer sends them."""
 
 import datetime as dt
 
+import factory
 from django.utils import timezone
 
-from marketplace.models import Job, Proposal
-from tests.factories import FreelancerFactory, JobFactory, ProposalFactory, ProposalMilestoneFactory
+from marketplace.models import Job, Proposal, ProposalMilestone
+from tests.users.factories import ClientFactory, FreelancerFactory
 from users.models import User
+
+
+class JobFactory(factory.django.DjangoModelFactory[Job]):
+    class Meta:
+        model = Job
+
+    client = factory.SubFactory(ClientFactory)
+    title = factory.Sequence(lambda n: f"Build feature {n}")
+    description = "A well-defined piece of work."
+    budget = 150_000
+    currency = "USD"
+
+
+class ProposalFactory(factory.django.DjangoModelFactory[Proposal]):
+    class Meta:
+        model = Proposal
+
+    job = factory.SubFactory(JobFactory)
+    freelancer = factory.SubFactory(FreelancerFactory)
+    cover_letter = "I have done this before."
+
+
+class ProposalMilestoneFactory(factory.django.DjangoModelFactory[ProposalMilestone]):
+    class Meta:
+        model = ProposalMilestone
+
+    proposal = factory.SubFactory(ProposalFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    title = factory.Sequence(lambda n: f"Milestone {n}")
+    deliverables = "Source code and a short report."
+    amount = 50_000
+    due_date = factory.LazyFunction(lambda: timezone.now().date() + dt.timedelta(days=14))
 
 
 def proposal_with_rows(

@@ -16,8 +16,8 @@ from marketplace.errors import ProposalError
 from marketplace.models import Job, Proposal
 from marketplace.services import DECLINED_BECAUSE_HIRED, ProposalMilestoneTerms, proposal_decline, proposal_update
 from milestones.models import Milestone, MilestoneState
-from tests.factories import ClientFactory, JobFactory
-from tests.marketplace.factories import proposal_with_rows
+from tests.marketplace.factories import JobFactory, proposal_with_rows
+from tests.users.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

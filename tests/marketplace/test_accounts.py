@@ -7,7 +7,7 @@ from allauth.account.models import EmailAddress
 from django.core import mail
 from django.urls import reverse
 
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.users.factories import TEST_PASSWORD, UserFactory
 from users.models import User
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from core.money import format_money
 from milestones.services import milestone_fund, milestone_release
 from payments.fees import platform_fee_split
 from tests.contracts.factories import contract_started
-from tests.factories import JobFactory, UserFactory
-from tests.marketplace.factories import proposal_with_rows
+from tests.marketplace.factories import JobFactory, proposal_with_rows
+from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 from marketplace.errors import JobError
 from marketplace.models import Job, JobEvent, Proposal
 from marketplace.services import DECLINED_BECAUSE_CLOSED, ProposalMilestoneTerms, job_close, job_create, proposal_submit
-from tests.factories import ClientFactory, FreelancerFactory, JobFactory, ProposalFactory
+from tests.marketplace.factories import JobFactory, ProposalFactory
+from tests.users.factories import ClientFactory, FreelancerFactory
 
 pytestmark = pytest.mark.django_db
 

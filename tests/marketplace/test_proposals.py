@@ -9,8 +9,8 @@ from django.utils import timezone
 from marketplace.errors import ProposalError
 from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone
 from marketplace.services import ProposalMilestoneTerms, proposal_submit, proposal_withdraw
-from tests.factories import ClientFactory, FreelancerFactory, JobFactory, ProposalFactory
-from tests.marketplace.factories import proposal_with_rows
+from tests.marketplace.factories import JobFactory, ProposalFactory, proposal_with_rows
+from tests.users.factories import ClientFactory, FreelancerFactory
 
 pytestmark = pytest.mark.django_db
 

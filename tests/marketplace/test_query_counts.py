@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from milestones.models import MilestoneState
 from tests.contracts.factories import contract_started
-from tests.factories import ClientFactory, FreelancerFactory, JobFactory, UserFactory
-from tests.marketplace.factories import proposal_with_rows
+from tests.marketplace.factories import JobFactory, proposal_with_rows
 from tests.milestones.factories import client_deposit, milestone_in_state
+from tests.users.factories import ClientFactory, FreelancerFactory, UserFactory
 from users.models import User
 
 pytestmark = pytest.mark.django_db

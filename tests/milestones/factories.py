@@ -3,6 +3,7 @@
 import datetime as dt
 import uuid
 
+import factory
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -10,12 +11,29 @@ from contracts.models import Contract
 from milestones import services
 from milestones.models import Milestone, MilestoneState
 from payments.services import deposit
-from tests.factories import ContractFactory, UserFactory
+from tests.contracts.factories import ContractFactory
+from tests.users.factories import UserFactory
 from users.models import User
 from users.selectors import user_system_actor
 
 TEST_CARD = "4242424242424242"
 S = MilestoneState
+
+
+class MilestoneFactory(factory.django.DjangoModelFactory[Milestone]):
+    """A milestone in `proposed`; move it on through the services, never by assignment."""
+
+    class Meta:
+        model = Milestone
+
+    contract = factory.SubFactory(ContractFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    title = factory.Sequence(lambda n: f"Milestone {n}")
+    deliverables = "Working code, deployed."
+    amount = 50_000
+    currency = factory.SelfAttribute("contract.currency")
+    due_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=14))
+    proposed_by = factory.SelfAttribute("contract.freelancer")
 
 
 def client_deposit(*, user: User, amount: int, currency: str = "USD") -> None:

@@ -2,18 +2,26 @@
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from milestones import services
 from milestones.errors import MilestoneActionNotAllowed, MilestoneError, MilestoneRequestReplayed
-from milestones.models import MilestoneState
+from milestones.ledger_checks import ledger_verify
+from milestones.models import Milestone, MilestoneState
 from payments.errors import PaymentDeclined, PaymentError
 from payments.selectors import client_balance, earnings_summary, milestone_money_totals
-from tests.factories import ContractFactory
+from tests.contracts.factories import ContractFactory
 from tests.milestones.factories import (
     TEST_CARD,
     client_deposit,
@@ -77,7 +85,7 @@ def test_a_charged_card_stays_on_the_balance_when_the_funding_itself_fails(monke
     def escrow_down(**kwargs: object) -> None:
         raise PaymentError("The escrow is unavailable right now.")
 
-    monkeypatch.setattr(services, "escrow_fund", escrow_down)
+    monkeypatch.setattr(services.funding, "escrow_fund", escrow_down)
 
     # When the client funds with a card for the $200 shortfall
     with pytest.raises(PaymentError):
@@ -330,3 +338,166 @@ def test_every_state_built_through_the_services_passes_ledger_verify():
 
     # Then the ledger verifies
     call_command("ledger_verify")
+
+
+# --- Sequences that must not move money to the wrong person ----------------------------------------------
+def test_a_freelancer_cannot_pay_themselves_a_funded_milestone_by_refunding_a_cent():
+    # Given a funded $400 milestone: nothing delivered, nothing approved by the client
+    milestone = milestone_in_state(S.FUNDED, amount=40_000)
+    contract = milestone.contract
+    before = client_balance(user=contract.client, currency="USD")
+
+    # When the freelancer "refunds" $0.01, which would release the other $399.99 to themselves
+    with pytest.raises(MilestoneError, match="you can refund all of it"):
+        services.milestone_refund(milestone=milestone, actor=contract.freelancer, amount=1, note="")
+
+    # Then nothing moved: the escrow still holds it all and the freelancer earned nothing
+    milestone.refresh_from_db()
+    assert milestone.state == S.FUNDED
+    assert milestone_money_totals(milestone_ids=[milestone.pk])[milestone.pk].in_escrow == 40_000
+    assert earnings_summary(user=contract.freelancer, currency="USD").pending == 0
+    assert client_balance(user=contract.client, currency="USD") == before
+
+    # And a full refund is still theirs to give
+    services.milestone_refund(milestone=milestone, actor=contract.freelancer, amount=40_000, note="")
+    assert client_balance(user=contract.client, currency="USD") == before + 40_000
+    assert ledger_verify().ok
+
+
+@pytest.mark.parametrize(
+    ("state", "offers_partial"), [(MilestoneState.FUNDED, False), (MilestoneState.SUBMITTED, True)]
+)
+def test_the_refund_form_offers_a_partial_refund_only_once_work_is_submitted(client, state, offers_partial):
+    # Given a milestone in the state, seen by its freelancer
+    milestone = milestone_in_state(state)
+    client.force_login(milestone.contract.freelancer)
+    # When the milestone page renders
+    html = client.get(reverse("milestones:detail", args=[milestone.pk])).content.decode()
+    # Then the full refund is always offered, the partial one only after submission
+    assert "Refund the full amount" in html
+    assert ("Refund part; the rest is released to me" in html) is offers_partial
+
+
+# --- Random sequences of legal actions keep the ledger whole ---------------------------------------------
+# Hypothesis drives fund, submit, request changes, release (with bonus), full and partial refunds,
+# disputes (open, withdraw, resolve with any split), change orders and the auto-release sweep on
+# a few milestones of one contract, and checks after every step that `ledger_verify` finds
+# nothing and that every refused action left the milestone and the money untouched.
+START = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
+
+
+AMOUNTS = st.integers(min_value=1, max_value=60_000)
+
+
+class MilestoneMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        self._traveller = time_machine.travel(START, tick=False)
+        self._clock = self._traveller.start()
+        self.contract = funded_contract(balance=300_000)
+        self.client, self.freelancer = self.contract.client, self.contract.freelancer
+        self.staff = staff_user()
+        self.milestones = [milestone_in_state(S.APPROVED, contract=self.contract, amount=a) for a in (20_000, 35_000)]
+        self.change_number = 0
+
+    def teardown(self) -> None:
+        self._traveller.stop()
+        transaction.set_rollback(True)
+        self._atomic.__exit__(None, None, None)
+
+    def _try(self, index: int, action: Any) -> None:
+        milestone = Milestone.objects.get(pk=self.milestones[index % len(self.milestones)].pk)
+        before = (milestone.state, milestone.amount, milestone_money_totals(milestone_ids=[milestone.pk])[milestone.pk])
+        try:
+            with transaction.atomic():
+                action(milestone)
+        except (MilestoneError, PaymentError):
+            milestone.refresh_from_db()
+            after = (
+                milestone.state,
+                milestone.amount,
+                milestone_money_totals(milestone_ids=[milestone.pk])[milestone.pk],
+            )
+            assert after == before, "a refused action changed something"
+
+    @rule(i=st.integers(0, 1))
+    def fund(self, i: int) -> None:
+        self._try(i, lambda m: services.milestone_fund(milestone=m, actor=self.client))
+
+    @rule(i=st.integers(0, 1))
+    def submit(self, i: int) -> None:
+        self._try(
+            i,
+            lambda m: services.milestone_submit(
+                milestone=m, actor=self.freelancer, message="Done", files=[deliverable()]
+            ),
+        )
+
+    @rule(i=st.integers(0, 1))
+    def request_changes(self, i: int) -> None:
+        self._try(i, lambda m: services.milestone_request_changes(milestone=m, actor=self.client, note="Fix it"))
+
+    @rule(i=st.integers(0, 1), bonus=st.sampled_from([0, 0, 500, 10_000_000]))
+    def release(self, i: int, bonus: int) -> None:
+        self._try(i, lambda m: services.milestone_release(milestone=m, actor=self.client, bonus=bonus))
+
+    @rule(i=st.integers(0, 1), amount=st.one_of(st.none(), AMOUNTS))
+    def refund(self, i: int, amount: int | None) -> None:
+        self._try(i, lambda m: services.milestone_refund(milestone=m, actor=self.freelancer, amount=amount))
+
+    @rule(i=st.integers(0, 1), by_client=st.booleans())
+    def open_dispute(self, i: int, by_client: bool) -> None:
+        actor = self.client if by_client else self.freelancer
+        self._try(i, lambda m: services.milestone_open_dispute(milestone=m, actor=actor, reason="No"))
+
+    @rule(i=st.integers(0, 1), by_client=st.booleans())
+    def withdraw_dispute(self, i: int, by_client: bool) -> None:
+        actor = self.client if by_client else self.freelancer
+        self._try(i, lambda m: services.milestone_withdraw_dispute(milestone=m, actor=actor))
+
+    @rule(i=st.integers(0, 1), share=st.sampled_from([0.0, 0.3, 1.0]))
+    def resolve(self, i: int, share: float) -> None:
+        self._try(
+            i,
+            lambda m: services.milestone_resolve(
+                milestone=m, actor=self.staff, freelancer_amount=int(m.amount * share), note="Decided"
+            ),
+        )
+
+    @rule(i=st.integers(0, 1), amount=AMOUNTS)
+    def change_order(self, i: int, amount: int) -> None:
+        self.change_number += 1
+        number = self.change_number
+        self._try(
+            i,
+            lambda m: services.milestone_change_order_apply(
+                milestone=m, actor=self.freelancer, amount=amount, due_at=m.due_at, change_number=number
+            ),
+        )
+
+    @rule(days=st.integers(1, 20))
+    def time_passes(self, days: int) -> None:
+        self._clock.shift(dt.timedelta(days=days))
+        services.milestone_auto_release_due(now=timezone.now())
+
+    @invariant()
+    def ledger_holds(self) -> None:
+        report = ledger_verify()
+        assert report.ok, report.violations
+        for m in Milestone.objects.filter(pk__in=[m.pk for m in self.milestones]):
+            assert (m.auto_release_at is not None) == (m.state == S.SUBMITTED), (m.state, m.auto_release_at)
+
+
+@pytest.mark.django_db
+def test_random_milestone_sequences_keep_the_ledger_whole():
+    run_state_machine_as_test(
+        MilestoneMachine,
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )

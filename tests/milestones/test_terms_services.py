@@ -15,7 +15,8 @@ from milestones.services import (
     milestone_terms_apply,
     milestone_withdraw,
 )
-from tests.factories import ContractFactory, UserFactory
+from tests.contracts.factories import ContractFactory
+from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,20 +6,23 @@ succeeding on the same kind of milestone, so the refusals can't pass by accident
 """
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django_fsm import has_transition_perm
+from django_fsm import InvalidResultState, can_proceed, has_transition_perm
 
 from milestones import services
 from milestones.errors import MilestoneActionNotAllowed
-from milestones.models import DeliverableFile, Milestone, MilestoneState
+from milestones.models import DeliverableFile, Milestone, MilestoneAction, MilestoneState, transition_targets
+from milestones.selectors import milestone_actions_for
+from milestones.transitions import PAGE_TRANSITIONS, TRANSITIONS
 from payments.models import LedgerTransaction
 from payments.selectors import client_balance, earnings_summary
-from tests.factories import UserFactory
 from tests.milestones.factories import deliverable, milestone_in_state, staff_user, system_actor
+from tests.users.factories import UserFactory
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +93,7 @@ def _snapshot(milestone: Milestone) -> tuple:
         fresh.auto_release_at,
         fresh.review_time_remaining,
         fresh.events.count(),
-        LedgerTransaction.objects.filter(milestone=fresh).count(),
+        LedgerTransaction.objects.filter(milestone_id=fresh.pk).count(),
         client_balance(user=contract.client, currency=fresh.currency),
         earnings_summary(user=contract.freelancer, currency=fresh.currency).pending,
         DeliverableFile.objects.filter(submission__milestone=fresh).count(),
@@ -131,3 +134,116 @@ def test_only_the_declared_actor_in_a_declared_state_can_fire(state, subtests):
                 result = CALLS[transition](fresh, _actor(name, fresh))
                 assert result.state == target
                 assert Milestone.objects.get(pk=fresh.pk).state == target
+
+
+# --- One source: the metadata table, the actor rules and conditions on the declaration ---------------
+def _declared_names() -> set[str]:
+    return {t.name for t in Milestone._meta.get_field("state").get_all_transitions(Milestone)}
+
+
+def test_the_metadata_table_covers_exactly_the_declared_transitions():
+    # Every declared transition has its words, and the table has nothing the model does not declare
+    assert set(TRANSITIONS) == _declared_names()
+    # The audit rows can record each of them (plus the changes that are not transitions)
+    assert _declared_names() <= set(MilestoneAction.values)
+    assert set(MilestoneAction.values) - _declared_names() == {"create", "change_terms", "change_order"}
+    # The page offers every transition a person fires, once each, in a fixed order; timers fire the rest
+    page = [meta.name for meta in PAGE_TRANSITIONS]
+    assert len(page) == len(set(page)) and set(page) == _declared_names() - {"auto_release"}
+    assert all(meta.label and meta.past for meta in TRANSITIONS.values())
+    assert all(meta.button and meta.heading and meta.done for meta in PAGE_TRANSITIONS)
+
+
+def test_only_the_opener_may_withdraw_a_dispute_as_the_transition_declares():
+    # Given a submitted milestone the client disputed
+    milestone = milestone_in_state(S.DISPUTED, dispute_opener="client")
+    client, freelancer = milestone.contract.client, milestone.contract.freelancer
+
+    # Then the milestone itself records who opened it and where it came from
+    assert (milestone.dispute_opened_by_id, milestone.dispute_from_state) == (client.pk, S.SUBMITTED)
+    # And the declaration lets only the opener withdraw it: not the other party, not staff
+    assert has_transition_perm(milestone.withdraw_dispute, client)
+    assert not has_transition_perm(milestone.withdraw_dispute, freelancer)
+    assert not has_transition_perm(milestone.withdraw_dispute, staff_user())
+    # And the page offers it to the opener only
+    assert "withdraw_dispute" in [m.name for m in milestone_actions_for(milestone=milestone, user=client)]
+    assert "withdraw_dispute" not in [m.name for m in milestone_actions_for(milestone=milestone, user=freelancer)]
+
+    # When the opener withdraws it, the milestone is back where it was and the dispute is forgotten
+    milestone = services.milestone_withdraw_dispute(milestone=milestone, actor=client)
+    assert milestone.state == S.SUBMITTED and milestone.auto_release_at is not None
+    assert (milestone.dispute_opened_by_id, milestone.dispute_from_state) == (None, "")
+
+
+def test_a_resolved_dispute_is_forgotten_too():
+    milestone = milestone_in_state(S.DISPUTED, disputed_from=S.FUNDED, dispute_opener="freelancer")
+    assert (milestone.dispute_opened_by_id, milestone.dispute_from_state) == (
+        milestone.contract.freelancer_id,
+        S.FUNDED,
+    )
+    milestone = services.milestone_resolve(milestone=milestone, actor=staff_user(), freelancer_amount=0, note="No")
+    assert (milestone.state, milestone.dispute_opened_by_id, milestone.dispute_from_state) == (S.REFUNDED, None, "")
+
+
+def test_a_partial_refund_is_declared_only_once_work_is_submitted():
+    # Given a funded and a submitted milestone
+    funded, submitted = milestone_in_state(S.FUNDED), milestone_in_state(S.SUBMITTED)
+
+    # Then from funded a refund may only give everything back; from submitted it may keep part
+    assert transition_targets(funded, "refund") == (S.REFUNDED,) and not funded.allows_partial_refund
+    assert set(transition_targets(submitted, "refund")) == {S.REFUNDED, S.RELEASED}
+    assert submitted.allows_partial_refund
+
+    # And the model itself refuses a partial refund of funded work, even fired directly
+    with pytest.raises(InvalidResultState):
+        funded.refund(partial=True)
+
+
+def test_funding_is_conditional_on_an_active_contract():
+    # Given an approved milestone whose contract has ended meanwhile
+    milestone = milestone_in_state(S.APPROVED)
+    milestone.contract.status = milestone.contract.Status.ENDED
+
+    # Then the state allows funding, the declared condition does not, and the client is refused with why
+    assert can_proceed(milestone.fund, check_conditions=False)
+    assert not can_proceed(milestone.fund)
+    assert not has_transition_perm(milestone.fund, milestone.contract.client)
+    with pytest.raises(MilestoneActionNotAllowed, match="ended"):
+        services.milestone_check_transition(milestone=milestone, name="fund", actor=milestone.contract.client)
+
+
+TEMPLATES = Path(settings.BASE_DIR) / "templates"
+STATE_COMPARED = re.compile(r"""\.state\s*(==|!=)\s*["']""")
+# In the milestone and contract templates, statuses and kinds are asked of the model too.
+STATUS_COMPARED = re.compile(r"""\.(status|kind)\s*(==|!=)\s*["']""")
+
+
+def _compares_a_state(path: Path, line: str) -> bool:
+    ours = path.parent.name in ("milestones", "contracts") or path.parent.parent.name in ("milestones", "contracts")
+    return bool(STATE_COMPARED.search(line) or (ours and STATUS_COMPARED.search(line)))
+
+
+def test_no_template_compares_a_state_with_a_string():
+    # Templates ask the model (`m.is_final`, `m.awaits_submission`, `contract.is_active`, ...) instead
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}:{number}: {line.strip()}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if _compares_a_state(path, line)
+    ]
+    assert offenders == []
+
+
+def test_state_groups_are_listed_only_beside_the_states():
+    # A tuple or list of states is a state group: it belongs in milestones/models.py, nowhere else
+    root = Path(settings.BASE_DIR)
+    listed = re.compile(r"MilestoneState\.\w+\s*,\s*(MilestoneState|S)\.\w+|S\.\w+\s*,\s*S\.\w+")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in ("milestones", "contracts")
+        for path in sorted((root / folder).rglob("*.py"))
+        if path.name != "models.py" and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if listed.search(line)
+    ]
+    assert offenders == []

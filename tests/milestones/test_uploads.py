@@ -13,8 +13,8 @@ from milestones import services
 from milestones.errors import DeliverableRejected
 from milestones.models import DeliverableFile, MilestoneState
 from milestones.services import deliverable_display_name
-from tests.factories import UserFactory
 from tests.milestones.factories import deliverable, milestone_in_state, staff_user
+from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 S = MilestoneState
@@ -161,13 +161,15 @@ def test_the_submit_form_refuses_a_bad_file_with_a_message_and_changes_nothing(c
     milestone = milestone_in_state(S.FUNDED)
     client.force_login(milestone.contract.freelancer)
     page = client.get(reverse("milestones:detail", args=[milestone.pk]))
-    token = page.context["actions"][[a.name for a, _ in page.context["actions"]].index("submit")][1]["token"].value()
+    token = page.context["actions"][[a.name for a, _ in page.context["actions"]].index("submit")][1][
+        "form_token"
+    ].value()
 
     # When they upload an .exe through the form
     response = client.post(
         reverse("milestones:submit", args=[milestone.pk]),
         {
-            "submit-token": token,
+            "submit-form_token": token,
             "submit-message": "Here",
             "submit-files": [SimpleUploadedFile("tool.exe", b"MZ", content_type="application/octet-stream")],
         },
@@ -185,13 +187,13 @@ def test_an_oversize_upload_is_dropped_while_it_is_read_and_the_form_says_why(cl
     milestone = milestone_in_state(S.FUNDED)
     client.force_login(milestone.contract.freelancer)
     page = client.get(reverse("milestones:detail", args=[milestone.pk]))
-    token = {a.name: f for a, f in page.context["actions"]}["submit"]["token"].value()
+    token = {a.name: f for a, f in page.context["actions"]}["submit"]["form_token"].value()
 
     # When they post a 5 KB file through the form
     response = client.post(
         reverse("milestones:submit", args=[milestone.pk]),
         {
-            "submit-token": token,
+            "submit-form_token": token,
             "submit-message": "Here",
             "submit-files": [SimpleUploadedFile("huge.pdf", b"z" * 5000, content_type="application/pdf")],
         },
@@ -214,7 +216,7 @@ def test_actions_still_need_the_csrf_token(settings):
     response = browser.post(
         reverse("milestones:submit", args=[milestone.pk]),
         {
-            "submit-token": "6f1c4f7e-3d61-4a39-a8d3-1d7e1b6a0d11",
+            "submit-form_token": "6f1c4f7e-3d61-4a39-a8d3-1d7e1b6a0d11",
             "submit-message": "x",
             "submit-files": [deliverable()],
         },

@@ -1,14 +1,15 @@
 """The milestone page and its POST actions: access, the offered actions, replays and refusals as messages."""
 
 import re
+import uuid
 
 import pytest
 from django.urls import reverse
 
-from milestones.models import MilestoneState
+from milestones.models import Milestone, MilestoneState
 from payments.selectors import client_balance, milestone_money_totals
-from tests.factories import UserFactory
 from tests.milestones.factories import funded_contract, milestone_in_state, staff_user
+from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 S = MilestoneState
@@ -21,7 +22,7 @@ def _page(client, milestone):
 def _token(response, action: str) -> str:
     for spec, form in response.context["actions"]:
         if spec.name == action:
-            return str(form["token"].value())
+            return str(form["form_token"].value())
     raise AssertionError(f"{action} is not offered; offered: {[s.name for s, _ in response.context['actions']]}")
 
 
@@ -78,7 +79,7 @@ def test_release_through_the_page_and_a_replayed_post_counts_once(client):
     client.force_login(milestone.contract.client)
     token = _token(_page(client, milestone), "release")
     url = reverse("milestones:release", args=[milestone.pk])
-    data = {"release-token": token, "release-bonus": "25.00", "release-note": "Thanks"}
+    data = {"release-form_token": token, "release-bonus": "25.00", "release-note": "Thanks"}
 
     # When they release with a $25 bonus, and the same form is posted again (a double click)
     first = client.post(url, data, follow=True)
@@ -101,8 +102,8 @@ def test_a_second_tab_gets_a_clear_message_not_a_500(client):
     url = reverse("milestones:release", args=[milestone.pk])
 
     # When both release
-    client.post(url, {"release-token": first_token})
-    response = client.post(url, {"release-token": second_token}, follow=True)
+    client.post(url, {"release-form_token": first_token})
+    response = client.post(url, {"release-form_token": second_token}, follow=True)
 
     # Then the second is told it already happened
     assert response.status_code == 200
@@ -115,7 +116,7 @@ def test_request_changes_without_a_note_shows_the_error_and_changes_nothing(clie
     token = _token(_page(client, milestone), "request_changes")
     response = client.post(
         reverse("milestones:request_changes", args=[milestone.pk]),
-        {"request_changes-token": token, "request_changes-note": ""},
+        {"request_changes-form_token": token, "request_changes-note": ""},
     )
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
@@ -129,7 +130,7 @@ def test_bad_amounts_are_refused_by_the_form(client):
     token = _token(_page(client, milestone), "refund")
     response = client.post(
         reverse("milestones:refund", args=[milestone.pk]),
-        {"refund-token": token, "refund-kind": "partial", "refund-amount": "400.01"},
+        {"refund-form_token": token, "refund-kind": "partial", "refund-amount": "400.01"},
     )
     assert response.status_code == 400
     assert "at most $400.00" in response.content.decode()
@@ -141,7 +142,7 @@ def test_strangers_cannot_post_actions_and_get_requests_are_refused(client):
     milestone = milestone_in_state(S.FUNDED)
     url = reverse("milestones:release", args=[milestone.pk])
     client.force_login(UserFactory())
-    assert client.post(url, {"release-token": "6f1c4f7e-3d61-4a39-a8d3-1d7e1b6a0d11"}).status_code == 404
+    assert client.post(url, {"release-form_token": "6f1c4f7e-3d61-4a39-a8d3-1d7e1b6a0d11"}).status_code == 404
     client.force_login(milestone.contract.client)
     assert client.get(url).status_code == 405
     milestone.refresh_from_db()
@@ -153,7 +154,7 @@ def test_the_freelancer_cannot_fire_the_clients_action_by_posting_it(client):
     client.force_login(milestone.contract.freelancer)
     response = client.post(
         reverse("milestones:release", args=[milestone.pk]),
-        {"release-token": "6f1c4f7e-3d61-4a39-a8d3-1d7e1b6a0d11"},
+        {"release-form_token": "6f1c4f7e-3d61-4a39-a8d3-1d7e1b6a0d11"},
         follow=True,
     )
     assert _messages(response) == ["Your account can't do that on this milestone."]
@@ -169,10 +170,10 @@ def test_fund_several_milestones_from_the_fund_page(client):
     client.force_login(contract.client)
     page = client.get(url)
     assert page.status_code == 200
-    token = page.context["form"]["token"].value()
+    token = page.context["form"]["form_token"].value()
 
     # When the client funds two of them
-    response = client.post(url, {"token": token, "milestones": [milestones[0].pk, milestones[2].pk]}, follow=True)
+    response = client.post(url, {"form_token": token, "milestones": [milestones[0].pk, milestones[2].pk]}, follow=True)
 
     # Then both are funded and the third still waits
     assert "2 milestones funded: $600.00 is held in escrow." in _messages(response)
@@ -199,7 +200,7 @@ def test_fund_from_the_page_with_a_card_for_the_shortfall(client):
     assert "$150.00" in page.content.decode()  # the shortfall is shown
     response = client.post(
         reverse("milestones:fund", args=[milestone.pk]),
-        {"fund-token": _token(page, "fund"), "fund-card_number": "4242 4242 4242 4242"},
+        {"fund-form_token": _token(page, "fund"), "fund-card_number": "4242 4242 4242 4242"},
         follow=True,
     )
     assert "The milestone is funded: its money is held in escrow." in _messages(response)
@@ -217,7 +218,11 @@ def test_staff_resolve_a_dispute_from_the_page(client):
     # When they give $250 to the freelancer
     response = client.post(
         reverse("milestones:resolve", args=[milestone.pk]),
-        {"resolve-token": _token(page, "resolve"), "resolve-freelancer_amount": "250", "resolve-note": "Half done"},
+        {
+            "resolve-form_token": _token(page, "resolve"),
+            "resolve-freelancer_amount": "250",
+            "resolve-note": "Half done",
+        },
         follow=True,
     )
 
@@ -231,7 +236,7 @@ def test_staff_resolve_a_dispute_from_the_page(client):
 def test_a_tampered_token_is_refused_with_a_message(client):
     milestone = milestone_in_state(S.SUBMITTED)
     client.force_login(milestone.contract.client)
-    response = client.post(reverse("milestones:release", args=[milestone.pk]), {"release-token": "not-a-token"})
+    response = client.post(reverse("milestones:release", args=[milestone.pk]), {"release-form_token": "not-a-token"})
     assert response.status_code == 400
     assert "This form has expired" in response.content.decode()
     milestone.refresh_from_db()
@@ -256,3 +261,93 @@ def test_a_stale_form_for_an_action_no_longer_offered_says_so(client):
     client.force_login(milestone.contract.client)
     response = client.post(reverse("milestones:release", args=[milestone.pk]), {"release-bonus": "x"}, follow=True)
     assert _messages(response) == ["That action isn't available on this milestone now; here is where it stands."]
+
+
+# --- Access: other milestones' ids, admin is view only ---------------------------------------------------
+def test_a_file_id_of_another_milestone_is_a_404_even_for_a_party(client):
+    # Given two submitted milestones of the same contract, each with its own file
+    first = milestone_in_state(S.SUBMITTED)
+    second = milestone_in_state(S.SUBMITTED, contract=first.contract)
+    second_file = second.submissions.get().files.get()
+    client.force_login(first.contract.client)
+
+    # When the second milestone's file is asked for under the first milestone's URL
+    response = client.get(reverse("milestones:file_download", args=[first.pk, second_file.pk]))
+
+    # Then it is not found (the pair must match), while the right pair downloads
+    assert response.status_code == 404
+    assert client.get(reverse("milestones:file_download", args=[second.pk, second_file.pk])).status_code == 200
+
+
+def test_fund_many_refuses_a_milestone_of_another_contract_posted_by_hand(client):
+    # Given a client with two contracts, each with an approved milestone, and money to fund both
+    mine = milestone_in_state(S.APPROVED)
+    other_contract = funded_contract(client=mine.contract.client)
+    other = milestone_in_state(S.APPROVED, contract=other_contract)
+    client.force_login(mine.contract.client)
+
+    # When the first contract's fund-many page is posted with the other contract's milestone id
+    response = client.post(
+        reverse("contracts:fund_milestones", args=[mine.contract.pk]),
+        {"milestones": [str(other.pk)], "form_token": str(uuid.uuid4())},
+    )
+
+    # Then the form is refused and neither milestone is funded
+    assert response.status_code == 400
+    assert Milestone.objects.get(pk=other.pk).state == S.APPROVED
+    assert Milestone.objects.get(pk=mine.pk).state == S.APPROVED
+
+
+@pytest.mark.parametrize("model", ["milestone", "deliverablefile"])
+def test_milestones_and_files_are_view_only_in_admin(client, model):
+    # Given a submitted milestone and a superuser in admin
+    milestone = milestone_in_state(S.SUBMITTED)
+    obj = milestone if model == "milestone" else milestone.submissions.get().files.get()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse(f"admin:milestones_{model}_change", args=[obj.pk])
+
+    # When they open the row, and post its change form anyway
+    page = client.get(url)
+    response = client.post(url, {"_save": "Save"})
+
+    # Then the row is shown without a save button, the post is forbidden, and nothing changed
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert response.status_code == 403
+    assert Milestone.objects.get(pk=milestone.pk).state == S.SUBMITTED
+
+
+# --- Input: a refused form never shows the card number back ----------------------------------------------
+TYPED_CARD = "5555555555554444"  # not one of the test cards the help text lists
+
+
+def test_a_refused_fund_form_does_not_write_the_card_number_back_into_the_page(client):
+    # Given an approved milestone whose client has no balance, so the fund form asks for a card
+    milestone = milestone_in_state(S.APPROVED, contract=funded_contract(balance=0))
+    client.force_login(milestone.contract.client)
+
+    # When the fund form is refused (its one-time token was tampered with) after the card was typed
+    response = client.post(
+        reverse("milestones:fund", args=[milestone.pk]), {"fund-form_token": "tampered", "fund-card_number": TYPED_CARD}
+    )
+
+    # Then the page comes back with the error and without the card number
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'name="fund-card_number"' in html and TYPED_CARD not in html
+
+
+def test_a_refused_fund_many_form_does_not_write_the_card_number_back_into_the_page(client):
+    # Given an approved milestone on the client's fund-several page
+    milestone = milestone_in_state(S.APPROVED)
+    client.force_login(milestone.contract.client)
+
+    # When the form is refused (no milestone chosen) after the card was typed
+    response = client.post(
+        reverse("contracts:fund_milestones", args=[milestone.contract.pk]),
+        {"form_token": "tampered", "card_number": TYPED_CARD},
+    )
+
+    # Then the page comes back with the error and without the card number
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'name="card_number"' in html and TYPED_CARD not in html

@@ -1,18 +1,26 @@
-"""Ledger test helpers: money enters only through the services, as in production."""
+"""Ledger test helpers: money enters only through the services, and milestones move only through
+the milestone services, as in production."""
 
 from typing import Any
 from uuid import uuid4
 
-from milestones.models import Milestone
+from contracts.models import Contract
+from milestones.models import Milestone, MilestoneState
 from payments.gateway import DemoCardGateway
 from payments.models import LedgerTransaction
-from payments.services import deposit, escrow_fund
-from tests.factories import ClientFactory, MilestoneFactory
+from payments.services import deposit
+from tests.contracts.factories import ContractFactory
+from tests.milestones import factories as milestone_factories
+from tests.users.factories import ClientFactory
 
 SUCCESS_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
 NETWORK_ERROR_CARD = "4000 0000 0000 0119"
 assert SUCCESS_CARD.replace(" ", "") == DemoCardGateway.SUCCEEDS
+
+# The states a milestone only reaches by being funded first: its client must have deposited its amount.
+S = MilestoneState
+_FUNDED_FIRST = frozenset({S.FUNDED, S.SUBMITTED, S.DISPUTED, S.RELEASED, S.REFUNDED})
 
 
 def deposit_for(user: Any, amount: int, *, currency: str = "USD", key: str | None = None) -> LedgerTransaction:
@@ -28,25 +36,34 @@ def client_with_balance(amount: int, *, currency: str = "USD", **user_fields: An
     return client
 
 
-def milestone_in_state(state: str, **fields: Any) -> Milestone:
-    """A milestone put straight into a state: the FSM field is protected, so a queryset update."""
-    milestone = MilestoneFactory(**fields)
-    Milestone.objects.filter(pk=milestone.pk).update(state=state)
-    milestone.refresh_from_db()
-    return milestone
+def milestone_in_state(
+    state: str,
+    *,
+    contract: Contract | None = None,
+    amount: int = 50_000,
+    currency: str | None = None,
+    extra_balance: int = 0,
+    **fields: Any,
+) -> Milestone:
+    """A milestone moved to `state` through the milestone services (tests.milestones.factories).
+
+    The client deposits exactly what getting there costs (the amount, if the state is reached
+    through `funded`) plus `extra_balance`, which is left on their balance: an `approved`
+    milestone's client has nothing to spend unless the test deposits it. `contract` defaults to
+    a new one in `currency` (USD); other `fields` (title, disputed_from, dispute_opener) go to
+    tests.milestones.factories.milestone_in_state.
+    """
+    if contract is None:
+        contract = ContractFactory(currency=currency or "USD")
+    elif currency is not None and currency != contract.currency:
+        raise ValueError(f"The contract is in {contract.currency}, not {currency}.")
+    to_deposit = extra_balance + (amount if state in _FUNDED_FIRST else 0)
+    if to_deposit:
+        deposit_for(contract.client, to_deposit, currency=contract.currency)
+    return milestone_factories.milestone_in_state(state, contract=contract, amount=amount, **fields)
 
 
 def funded_milestone(amount: int = 50_000, *, extra_balance: int = 0, **fields: Any) -> Milestone:
-    """A milestone whose client deposited `amount + extra_balance` and moved `amount` into escrow."""
-    milestone = milestone_in_state("approved", amount=amount, **fields)
-    client = milestone.contract.client
-    deposit_for(client, amount + extra_balance, currency=milestone.currency)
-    escrow_fund(milestone=milestone, client=client, amount=amount, currency=milestone.currency)
-    Milestone.objects.filter(pk=milestone.pk).update(state="funded")
-    milestone.refresh_from_db()
-    return milestone
-
-
-def milestone_state_set(milestone: Milestone, state: str) -> None:
-    """Mirror what the milestone service would do after the ledger call (the FSM field is protected)."""
-    Milestone.objects.filter(pk=milestone.pk).update(state=state)
+    """A funded milestone: its client deposited `amount + extra_balance` and `milestone_fund` moved
+    `amount` into escrow, leaving `extra_balance` on their balance."""
+    return milestone_in_state(MilestoneState.FUNDED, amount=amount, extra_balance=extra_balance, **fields)

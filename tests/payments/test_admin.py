@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from payments.models import Account, Balance, EarningsLot, Entry, LedgerTransaction, Payout, PayoutStatus
 from payments.services import earnings_mature_due, escrow_release, payout_request
-from tests.factories import ClientFactory, UserFactory
 from tests.payments.factories import deposit_for, funded_milestone
+from tests.users.factories import ClientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def staff_client(client):
 
 
 def admin_url(model, view: str, *args) -> str:
-    return reverse(f"admin:payments_{model._meta.model_name}_{view}", args=args)
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
 def requested_payout(settings) -> Payout:

@@ -9,10 +9,10 @@ attempt in a savepoint. Includes the raw-SQL cases django-hordak accepts.
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from milestones.ledger_checks import ledger_verify
 from payments.models import AccountKind, Balance, Entry, LedgerTransaction
-from payments.verification import ledger_verify
-from tests.factories import ClientFactory
 from tests.payments.factories import deposit_for, funded_milestone
+from tests.users.factories import ClientFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 commits = pytest.mark.django_db(transaction=True)
@@ -63,7 +63,7 @@ def ledger():
     return {
         "client": account_id(AccountKind.CLIENT_BALANCE, user=client),
         "world": world,
-        "escrow": account_id(AccountKind.ESCROW, milestone=milestone),
+        "escrow": account_id(AccountKind.ESCROW, milestone_id=milestone.pk),
         "milestone_client": account_id(AccountKind.CLIENT_BALANCE, user=milestone.contract.client),
     }
 

@@ -8,13 +8,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from milestones.ledger_checks import ledger_verify
+from milestones.models import Milestone
 from payments.demo import DEMO_DEPOSIT_KEY, DEMO_OPENING_BALANCE, demo_balances_ensure
 from payments.models import AccountKind, Balance, EarningsLot, Entry, LedgerTransaction
 from payments.selectors import client_balance
-from payments.services import escrow_release
-from payments.verification import ledger_verify
-from tests.factories import ClientFactory, UserFactory
-from tests.payments.factories import deposit_for, funded_milestone, milestone_in_state, milestone_state_set
+from tests.payments.factories import deposit_for, funded_milestone, milestone_in_state
+from tests.users.factories import ClientFactory, UserFactory
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -78,11 +78,16 @@ def corrupt_delete_an_entry(ledger: dict) -> None:
 
 
 def corrupt_funded_without_escrow(ledger: dict) -> None:
-    milestone_in_state("funded")
+    milestone = milestone_in_state("approved")
+    # The tamper being detected: the state forced to funded behind the state machine's back,
+    # with no money moved into escrow (the FSM field is protected, so a queryset update).
+    Milestone.objects.filter(pk=milestone.pk).update(state="funded")
 
 
 def corrupt_released_while_escrow_still_holds(ledger: dict) -> None:
-    milestone_state_set(ledger["funded"], "released")
+    # The tamper being detected: a funded milestone forced to released behind the state
+    # machine's back, while its escrow still holds the money (a queryset update, bypassing the FSM).
+    Milestone.objects.filter(pk=ledger["funded"].pk).update(state="released")
 
 
 def corrupt_pending_without_lot(ledger: dict) -> None:
@@ -103,9 +108,7 @@ def test_deliberately_corrupted_data_fails_with_a_non_zero_exit(corrupt: Callabl
     # Given a healthy ledger: a deposit, a funded milestone and a released one
     client = ClientFactory()
     deposit_for(client, 10_000)
-    released = funded_milestone(5_000)
-    escrow_release(milestone=released, client=released.contract.client, freelancer=released.contract.freelancer)
-    milestone_state_set(released, "released")
+    milestone_in_state("released", amount=5_000)
     ledger = {
         "client_account": Balance.objects.get(account__kind=AccountKind.CLIENT_BALANCE, account__user=client).pk,
         "funded": funded_milestone(7_000),
@@ -126,18 +129,16 @@ def test_deliberately_corrupted_data_fails_with_a_non_zero_exit(corrupt: Callabl
 
 def test_released_plus_refunded_beyond_funded_is_reported():
     # Given a milestone released in full, then a forged refund of the same escrow (guards off)
-    milestone = funded_milestone(5_000)
+    milestone = milestone_in_state("released", amount=5_000)
     client = milestone.contract.client
-    escrow_release(milestone=milestone, client=client, freelancer=milestone.contract.freelancer)
-    milestone_state_set(milestone, "released")
-    escrow_account = Balance.objects.get(account__milestone=milestone).account
+    escrow_account = Balance.objects.get(account__milestone_id=milestone.pk).account
     client_account = Balance.objects.get(account__kind=AccountKind.CLIENT_BALANCE, account__user=client).account
     with guards_off():
         # On SQLite the balance trigger would refuse to take escrow below zero: forge without it.
         if connection.vendor == "sqlite":
             raw("DROP TRIGGER payments_entry_apply")
         forged = LedgerTransaction.objects.create(
-            kind="refund", idempotency_key="forged", fingerprint="x", memo="forged", milestone=milestone
+            kind="refund", idempotency_key="forged", fingerprint="x", memo="forged", milestone_id=milestone.pk
         )
         Entry.objects.bulk_create(
             [

@@ -7,9 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from milestones.models import MilestoneState
-from tests.factories import UserFactory
 from tests.milestones.factories import funded_contract, milestone_in_state
 from tests.payments.factories import deposit_for
+from tests.users.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

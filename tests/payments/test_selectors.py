@@ -11,8 +11,9 @@ from payments.selectors import (
     statement_for_user,
 )
 from payments.services import escrow_refund, escrow_release, escrow_split
-from tests.factories import ClientFactory, ContractFactory
+from tests.contracts.factories import ContractFactory
 from tests.payments.factories import deposit_for, funded_milestone
+from tests.users.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,124 @@
+"""Paying out: release (by the client or, once the review period ends, by the system) and refunds."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from core.money import format_money
+from milestones.errors import MilestoneActionNotAllowed, MilestoneError
+from milestones.models import Milestone, MilestoneAction, MilestoneState
+from milestones.services.skeleton import milestone_transition
+from milestones.transitions import TRANSITIONS
+from payments.services import escrow_refund, escrow_release, escrow_split
+from users.models import User
+from users.selectors import user_system_actor
+
+
+def _summary_as_headline(milestone: Milestone, summary: str) -> str:
+    return summary
+
+
+def milestone_release(
+    *, milestone: Milestone, actor: User, bonus: int = 0, note: str = "", idempotency_key: str | None = None
+) -> Milestone:
+    """The client approves and pays: the full amount (plus an optional bonus) to the freelancer, less the fee."""
+
+    def validate(locked: Milestone) -> None:
+        if bonus < 0:
+            raise MilestoneError("A bonus can't be negative.")
+
+    def pay(locked: Milestone) -> str:
+        contract = locked.contract
+        escrow_release(milestone=locked, client=contract.client, freelancer=contract.freelancer, bonus=bonus)
+        return f"Released {format_money(locked.amount, locked.currency)}" + (
+            f" with a bonus of {format_money(bonus, locked.currency)}." if bonus else "."
+        )
+
+    return milestone_transition(
+        milestone=milestone,
+        actor=actor,
+        name=MilestoneAction.RELEASE,
+        note=note,
+        idempotency_key=idempotency_key,
+        validate=validate,
+        apply=pay,
+        headline=_summary_as_headline,
+    )
+
+
+def milestone_auto_release(*, milestone: Milestone, now: datetime | None = None) -> Milestone:
+    """Release as the system once the review period has passed without an answer from the client."""
+    now = now or timezone.now()
+
+    def validate(locked: Milestone) -> None:
+        if locked.auto_release_at is None or locked.auto_release_at > now:
+            raise MilestoneActionNotAllowed("The review period of this milestone has not ended yet.")
+
+    def pay(locked: Milestone) -> str:
+        contract = locked.contract
+        escrow_release(milestone=locked, client=contract.client, freelancer=contract.freelancer)
+        return (
+            f"Released {format_money(locked.amount, locked.currency)} automatically: "
+            f"the {settings.MILESTONE_REVIEW_DAYS}-day review period ended without an answer."
+        )
+
+    return milestone_transition(
+        milestone=milestone,
+        actor=user_system_actor(),
+        name=MilestoneAction.AUTO_RELEASE,
+        validate=validate,
+        apply=pay,
+        headline=_summary_as_headline,
+    )
+
+
+def milestone_refund(
+    *,
+    milestone: Milestone,
+    actor: User,
+    amount: int | None = None,
+    note: str = "",
+    idempotency_key: str | None = None,
+) -> Milestone:
+    """The freelancer gives money back: all of it (refunded), or part of it with the rest released.
+
+    Whether part may be kept is the model's declaration (`Milestone.refund`): only once work is submitted.
+    """
+
+    def is_partial(locked: Milestone) -> bool:
+        return amount is not None and amount != locked.amount
+
+    def validate(locked: Milestone) -> None:
+        currency = locked.currency
+        if amount is not None and not 0 < amount <= locked.amount:
+            raise MilestoneError(
+                f"Refund between {format_money(1, currency)} and {format_money(locked.amount, currency)}."
+            )
+        if is_partial(locked) and not locked.allows_partial_refund:
+            raise MilestoneError(TRANSITIONS[MilestoneAction.REFUND].unmet)
+
+    def pay_back(locked: Milestone) -> str:
+        contract, currency = locked.contract, locked.currency
+        if locked.state == MilestoneState.REFUNDED:
+            escrow_refund(milestone=locked, client=contract.client)
+            return f"Refunded {format_money(locked.amount, currency)} to the client."
+        assert amount is not None
+        kept = locked.amount - amount
+        escrow_split(milestone=locked, client=contract.client, freelancer=contract.freelancer, freelancer_amount=kept)
+        return (
+            f"Refunded {format_money(amount, currency)} to the client; "
+            f"released {format_money(kept, currency)} to the freelancer."
+        )
+
+    return milestone_transition(
+        milestone=milestone,
+        actor=actor,
+        name=MilestoneAction.REFUND,
+        note=note,
+        idempotency_key=idempotency_key,
+        validate=validate,
+        arguments=lambda locked: {"partial": is_partial(locked)},
+        apply=pay_back,
+        headline=_summary_as_headline,
+    )

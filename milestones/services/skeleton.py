@@ -1,0 +1,169 @@
+"""The one shape of every milestone transition: lock, refuse a replay, check, fire, move money, save, audit, notify.
+
+`milestone_transition` is the skeleton every service in this package calls; the service
+supplies only what differs: its input checks, the transition's arguments, and the callback
+that moves money or writes rows. State, actor and condition checks come from the model's
+declaration; texts, timers and `closed_at` from `milestones.transitions.TRANSITIONS`.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
+
+from core.links import absolute_url
+from milestones.errors import MilestoneActionNotAllowed, MilestoneRequestReplayed
+from milestones.models import Milestone, MilestoneAction, MilestoneEvent, MilestoneState
+from milestones.transitions import TRANSITIONS, Firing, close_final
+from notifications.kinds import NotificationKind
+from notifications.services import notify
+from users.models import User
+
+# Runs after the transition fired and its timers moved, before the save: moves the money,
+# writes rows (a submission, its files) and returns a summary that opens the audit note ("" for none).
+Apply = Callable[[Milestone], str]
+# The notification's headline, from the saved milestone and the summary; None: nobody is told.
+Headline = Callable[[Milestone, str], str]
+# Input checks that need the locked milestone; they run after the state and actor checks.
+Validate = Callable[[Milestone], None]
+# The transition method's keyword arguments (a refund's `partial`, a resolution's `outcome`), from the locked milestone.
+Arguments = Callable[[Milestone], Mapping[str, Any]]
+
+REPLAYED = "That request was already handled; nothing was done twice."
+
+
+def milestone_lock(*, milestone_id: int) -> Milestone:
+    """Re-read the milestone under a row lock; callers run inside a transaction."""
+    # Lock only the milestone row: the contracts app locks contract → milestones, and a lock
+    # on the joined contract row here would take them in the opposite order and deadlock.
+    # `no_key`: rows that reference the milestone (ledger transactions, lots) take KEY SHARE on it
+    # at commit while holding balance locks; FOR UPDATE would block them and can close a cycle.
+    return (
+        Milestone.objects.select_for_update(of=("self",), no_key=True).select_related("contract").get(pk=milestone_id)
+    )
+
+
+def milestone_refuse_replay(*, idempotency_key: str | None) -> None:
+    """A form's one-time key that was already used means this POST is a replay: refuse it."""
+    if idempotency_key and MilestoneEvent.objects.filter(idempotency_key=idempotency_key).exists():
+        raise MilestoneRequestReplayed(REPLAYED)
+
+
+def milestone_check_transition(*, milestone: Milestone, name: str, actor: User) -> None:
+    """Refuse the wrong state first (the common race outcome), then an unmet condition, then the wrong actor."""
+    meta = TRANSITIONS[name]
+    method = getattr(milestone, name)
+    if not can_proceed(method, check_conditions=False):
+        label = MilestoneState(milestone.state).label.lower()
+        if label == meta.past:
+            # The usual race or replay: someone (maybe this user in another tab) got there first.
+            raise MilestoneActionNotAllowed(f"This milestone was already {label}; nothing was done twice.")
+        raise MilestoneActionNotAllowed(f"This milestone is already {label}, so it can't be {meta.past}.")
+    if not can_proceed(method):
+        raise MilestoneActionNotAllowed(meta.unmet)
+    if not has_transition_perm(method, actor):
+        raise MilestoneActionNotAllowed(meta.refused)
+
+
+def milestone_event_record(
+    *,
+    milestone: Milestone,
+    actor: User,
+    action: MilestoneAction,
+    from_state: str = "",
+    to_state: str = "",
+    note: str = "",
+    idempotency_key: str | None = None,
+) -> MilestoneEvent:
+    return MilestoneEvent.objects.create(
+        milestone=milestone,
+        actor=actor,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        idempotency_key=idempotency_key,
+    )
+
+
+def milestone_notify(*, milestone: Milestone, actor: User, headline: str, moves_money: bool = False) -> None:
+    """Tell the other party (both parties when staff or the system acted); emails go after commit."""
+    contract = milestone.contract
+    notify(
+        recipients=[user for user in (contract.client, contract.freelancer) if user.pk != actor.pk],
+        kind=NotificationKind.MILESTONE_MONEY if moves_money else NotificationKind.MILESTONE_CHANGED,
+        about=("milestone", milestone.pk),
+        subject=f"{milestone.title}: {headline}",
+        body=f"{headline}\n\nMilestone: {milestone.title}\nContract: {contract.title}",
+        link=absolute_url("milestones:detail", milestone.pk),
+    )
+
+
+@transaction.atomic
+def milestone_transition(
+    *,
+    milestone: Milestone,
+    actor: User,
+    name: str,
+    note: str = "",
+    idempotency_key: str | None = None,
+    validate: Validate | None = None,
+    arguments: Arguments | None = None,
+    apply: Apply | None = None,
+    headline: Headline | None = None,
+) -> Milestone:
+    """Fire transition `name` on `milestone` as `actor`, with everything around it, in one transaction."""
+    locked = milestone_lock(milestone_id=milestone.pk)
+    milestone_refuse_replay(idempotency_key=idempotency_key)
+    milestone_check_transition(milestone=locked, name=name, actor=actor)
+    if validate is not None:
+        validate(locked)
+    return milestone_fire(
+        milestone=locked,
+        actor=actor,
+        name=name,
+        note=note,
+        idempotency_key=idempotency_key,
+        arguments=arguments,
+        apply=apply,
+        headline=headline,
+    )
+
+
+def milestone_fire(
+    *,
+    milestone: Milestone,
+    actor: User,
+    name: str,
+    note: str = "",
+    idempotency_key: str | None = None,
+    arguments: Arguments | None = None,
+    apply: Apply | None = None,
+    headline: Headline | None = None,
+) -> Milestone:
+    """The second half of the skeleton, on a milestone already locked and checked (see `milestone_transition`)."""
+    meta = TRANSITIONS[name]
+    firing = Firing(actor=actor, from_state=milestone.state, now=timezone.now())
+    getattr(milestone, name)(**(arguments(milestone) if arguments is not None else {}))
+    if meta.effect is not None:
+        meta.effect(milestone, firing)
+    if milestone.is_final:
+        close_final(milestone, firing)
+    summary = apply(milestone) if apply is not None else ""
+    milestone.save()
+    milestone_event_record(
+        milestone=milestone,
+        actor=actor,
+        action=meta.action,
+        from_state=firing.from_state,
+        to_state=milestone.state,
+        note="\n".join(part for part in (summary, note) if part),
+        idempotency_key=idempotency_key,
+    )
+    if headline is not None:
+        milestone_notify(
+            milestone=milestone, actor=actor, headline=headline(milestone, summary), moves_money=meta.moves_money
+        )
+    return milestone

@@ -1,0 +1,66 @@
+"""The emails themselves: a notice or a digest as plain text and HTML, rendered from templates."""
+
+from collections.abc import Sequence
+
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from core.links import absolute_url
+from notifications.models import Notification
+from notifications.selectors import notification_link_absolute
+from users.models import User
+
+SUBJECT_PREFIX = "[Milestone] "
+
+
+def email_subject_line(text: str) -> str:
+    """A header-safe subject: titles and notes are user text, and a line break would make the
+    mail backend refuse the whole message after the change has already committed."""
+    return " ".join(text.split())[:200]
+
+
+def _message(*, user: User, subject: str, template: str, context: dict[str, object]) -> EmailMultiAlternatives:
+    context = {
+        "recipient_name": user.display_name or user.email,
+        "preferences_url": absolute_url("notifications:preferences"),
+        "notifications_url": absolute_url("notifications:list"),
+        **context,
+    }
+    message = EmailMultiAlternatives(
+        subject=SUBJECT_PREFIX + email_subject_line(subject),
+        body=render_to_string(f"notifications/email/{template}.txt", context),
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string(f"notifications/email/{template}.html", context), "text/html")
+    return message
+
+
+def notice_email(*, notification: Notification) -> EmailMultiAlternatives:
+    """One notice, generic over its kind: greeting, body, the link as a button and a URL, the preferences footer."""
+    return _message(
+        user=notification.recipient,
+        subject=notification.subject,
+        template="notice",
+        context={
+            "notification": notification,
+            "link": notification_link_absolute(link=notification.link),
+        },
+    )
+
+
+def digest_email(*, user: User, notifications: Sequence[Notification], total: int) -> EmailMultiAlternatives:
+    """The daily digest: each notice's subject and absolute link (at most `len(notifications)` of `total`)."""
+    items = [
+        {
+            "notification": notice,
+            "link": notification_link_absolute(link=notice.link),
+        }
+        for notice in notifications
+    ]
+    noun = "notice" if total == 1 else "notices"
+    return _message(
+        user=user,
+        subject=f"Your daily digest: {total} new {noun}",
+        template="digest",
+        context={"items": items, "total": total, "more": total - len(items)},
+    )

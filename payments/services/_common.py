@@ -1,0 +1,167 @@
+"""What the money services share: the subject they move money for, accounts, checks, error mapping."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol, TypeVar, overload
+
+from core.money import CURRENCY_EXPONENTS, format_money
+from payments.errors import IdempotencyConflict, InsufficientFunds, PaymentError
+from payments.ledger import posting as ledger
+from payments.ledger.errors import LedgerError, LedgerIdempotencyConflict
+from payments.ledger.models import Account, AccountKind, LedgerTransaction
+from payments.ledger.posting import Accounts, After, Balances, Posting
+from users.models import User
+
+T = TypeVar("T")
+
+MAX_KEY_LENGTH = 100
+
+
+class EscrowParties(Protocol):
+    """The two sides of a contract, by id."""
+
+    @property
+    def client_id(self) -> int: ...
+
+    @property
+    def freelancer_id(self) -> int: ...
+
+
+class EscrowSubject(Protocol):
+    """What the escrow services need of a milestone (payments does not import the milestones app)."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def currency(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def contract_id(self) -> int: ...
+
+    @property
+    def contract(self) -> EscrowParties: ...
+
+
+# --- Ledger errors as payment errors --------------------------------------------------------
+@contextmanager
+def ledger_errors() -> Iterator[None]:
+    """The ledger core raises its own errors; callers of payments catch PaymentError (a DomainError)."""
+    try:
+        yield
+    except LedgerIdempotencyConflict as error:
+        raise IdempotencyConflict(str(error)) from error
+    except LedgerError as error:
+        raise PaymentError(str(error)) from error
+
+
+@overload
+def post_once(
+    *,
+    key: str,
+    fingerprint: str,
+    accounts: Callable[[], Accounts],
+    build: Callable[[Accounts, Balances], Posting],
+    after: After | None = None,
+) -> LedgerTransaction: ...
+
+
+@overload
+def post_once(
+    *,
+    key: str,
+    fingerprint: str,
+    accounts: Callable[[], Accounts],
+    build: Callable[[Accounts, Balances], Posting | None],
+    after: After | None = None,
+) -> LedgerTransaction | None: ...
+
+
+def post_once(
+    *,
+    key: str,
+    fingerprint: str,
+    accounts: Callable[[], Accounts],
+    build: Callable[[Accounts, Balances], Posting | None],
+    after: After | None = None,
+) -> LedgerTransaction | None:
+    """`payments.ledger.posting.ledger_post` (replay -> lock -> replay -> post), raising PaymentErrors."""
+    with ledger_errors():
+        return ledger.ledger_post(key=key, fingerprint=fingerprint, accounts=accounts, build=build, after=after)
+
+
+def locked_once(
+    *, replay: Callable[[], T | None], accounts: Callable[[], Accounts], then: Callable[[Accounts, Balances], T]
+) -> T:
+    """`payments.ledger.posting.locked_once`, raising PaymentErrors."""
+    with ledger_errors():
+        return ledger.locked_once(replay=replay, accounts=accounts, then=then)
+
+
+def post(*, key: str, fingerprint: str, posting: Posting) -> LedgerTransaction:
+    """`payments.ledger.posting.post`, for a second transaction under locks the caller already holds."""
+    with ledger_errors():
+        return ledger.post(key=key, fingerprint=fingerprint, posting=posting)
+
+
+def replay_request(*, request_key: str, fingerprint: str) -> LedgerTransaction | None:
+    """`payments.ledger.posting.replay_request`, raising PaymentErrors."""
+    with ledger_errors():
+        return ledger.replay_request(request_key=request_key, fingerprint=fingerprint)
+
+
+# --- Accounts -------------------------------------------------------------------------------
+def world(currency: str) -> Account:
+    return ledger.account_get_or_create(kind=AccountKind.WORLD, currency=currency)
+
+
+def fees(currency: str) -> Account:
+    return ledger.account_get_or_create(kind=AccountKind.PLATFORM_FEES, currency=currency)
+
+
+def user_account(kind: str, user: User, currency: str) -> Account:
+    return ledger.account_get_or_create(kind=kind, currency=currency, user_id=user.pk)
+
+
+def escrow(milestone: EscrowSubject) -> Account:
+    account = ledger.account_get_or_create(
+        kind=AccountKind.ESCROW, currency=milestone.currency, milestone_id=milestone.pk
+    )
+    if account.currency != milestone.currency:
+        raise PaymentError("This milestone's currency does not match its escrow account.")
+    return account
+
+
+# --- Checks ---------------------------------------------------------------------------------
+def require_currency(currency: str) -> None:
+    if currency not in CURRENCY_EXPONENTS:
+        raise PaymentError(f"{currency} is not a supported currency.")
+
+
+def require_key(idempotency_key: str) -> None:
+    if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
+        raise PaymentError("This form has expired. Reload the page and try again.")
+
+
+def check_parties(milestone: EscrowSubject, *, client: User | None = None, freelancer: User | None = None) -> None:
+    """Money moves only between the milestone's own client and freelancer."""
+    contract = milestone.contract
+    if client is not None and contract.client_id != client.pk:
+        raise PaymentError("Only this contract's client can move its escrow.")
+    if freelancer is not None and contract.freelancer_id != freelancer.pk:
+        raise PaymentError("Only this contract's freelancer can receive its escrow.")
+
+
+def insufficient(what: str, have: int, need: int, currency: str) -> InsufficientFunds:
+    return InsufficientFunds(
+        f"Your {what} is {format_money(have, currency)}, which does not cover {format_money(need, currency)}. "
+        "Nothing was changed."
+    )
+
+
+def title(milestone: EscrowSubject) -> str:
+    text = str(milestone.title or f"#{milestone.pk}")
+    return f"“{text[:80]}”"
