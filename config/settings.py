@@ -234,13 +234,13 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Deadlines are stored on rows and swept by beat; no long ETA tasks (see DESIGN.md).
+# Deadlines are stored on rows and swept by beat; no long ETA tasks (README: Timers).
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
         "task": "users.tasks.sessions_clear_expired",
         "schedule": crontab(minute=17, hour=3),
     },
-    # Milestone timers (DESIGN.md): auto-release and review reminders every 5 minutes, due dates every 15.
+    # Milestone timers (README: Timers): auto-release and review reminders every 5 minutes, due dates every 15.
     "milestones-auto-release-due": {
         "task": "milestones.tasks.milestones_auto_release_due",
         "schedule": crontab(minute="*/5"),
