@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from core.models import AuditEvent
 from core.money import CURRENCY_CHOICES
 
 
@@ -45,7 +46,7 @@ class Job(models.Model):
         return self.status == self.Status.OPEN
 
 
-class JobEvent(models.Model):
+class JobEvent(AuditEvent):
     """The audit trail of a job and its proposals: who did what, when."""
 
     class Action(models.TextChoices):
@@ -61,13 +62,10 @@ class JobEvent(models.Model):
     proposal = models.ForeignKey(
         "marketplace.Proposal", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=24, choices=Action.choices)
-    note = models.TextField(blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    class Meta:
-        ordering = ["at", "pk"]
+    class Meta(AuditEvent.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.actor} {self.get_action_display()}"
