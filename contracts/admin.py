@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
 from core.admin import ReadOnlyInline
+from core.money import format_money
 
 
 class ContractEventInline(ReadOnlyInline):
@@ -28,15 +29,19 @@ class ChangeRequestInline(ReadOnlyInline):
         "milestone",
         "proposed_by",
         "title",
-        "amount",
-        "due_at",
+        "amount_display",
+        "due_date",
         "status",
     )
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj: ChangeRequest) -> str:
+        return format_money(obj.amount, obj.contract.currency)
 
 
 @admin.register(Contract)
 class ContractAdmin(admin.ModelAdmin):
-    list_display = ["title", "client", "freelancer", "status", "currency", "created_at"]
+    list_display = ["title", "client", "freelancer", "status", "currency", "timezone", "created_at"]
     list_filter = ["status", "currency"]
     search_fields = ["title", "client__email", "freelancer__email"]
     list_select_related = ["client", "freelancer"]

@@ -222,7 +222,7 @@ def demo_marketplace_ensure(*, users: dict[str, User]) -> int:
                         title="Newsletter sign-up",
                         deliverables="A sign-up form connected to the newsletter tool",
                         amount=25_000,
-                        due_at=first.due_at + dt.timedelta(days=30),
+                        due_date=first.due_date + dt.timedelta(days=30),
                     ),
                     note="You asked about this on our call.",
                 )

@@ -8,7 +8,7 @@ from contracts.services import MESSAGE_MAX_LENGTH
 from core.forms import AmountField, FutureDateField, OneTimeTokenForm, SingleLineCharField
 from core.money import format_amount_plain
 from milestones.models import Milestone
-from milestones.terms import MilestoneTerms, due_at_from_date
+from milestones.terms import MilestoneTerms
 
 
 class MessageForm(OneTimeTokenForm):
@@ -45,7 +45,7 @@ class ChangeRequestForm(OneTimeTokenForm):
                     "title": milestone.title,
                     "deliverables": milestone.deliverables,
                     "amount": format_amount_plain(milestone.amount, milestone.currency),
-                    "due_date": milestone.due_at.date(),
+                    "due_date": milestone.due_date,
                 },
             )
         super().__init__(*args, **kwargs)
@@ -53,7 +53,7 @@ class ChangeRequestForm(OneTimeTokenForm):
         self.fields["amount"].currency = currency  # type: ignore[attr-defined]
         if milestone is not None:
             # Keeping a due date that has already passed is allowed; moving to another past date is not.
-            self.fields["due_date"].unchanged = milestone.due_at.date()  # type: ignore[attr-defined]
+            self.fields["due_date"].unchanged = milestone.due_date  # type: ignore[attr-defined]
         if milestone is not None and not milestone.is_unfunded:
             # A change order: what is delivered stays; only the price and the date move.
             for name in ("title", "deliverables"):
@@ -65,13 +65,10 @@ class ChangeRequestForm(OneTimeTokenForm):
         return self.fields["title"].disabled
 
     def terms(self) -> MilestoneTerms:
+        # The calendar date as agreed; the services turn it into a moment in the contract's zone.
         data = self.cleaned_data
-        due_at = due_at_from_date(due_date=data["due_date"])
-        if self.milestone is not None and data["due_date"] == self.milestone.due_at.date():
-            # An unchanged date keeps the exact time already agreed.
-            due_at = self.milestone.due_at
         return MilestoneTerms(
-            title=data["title"], deliverables=data["deliverables"], amount=data["amount"], due_at=due_at
+            title=data["title"], deliverables=data["deliverables"], amount=data["amount"], due_date=data["due_date"]
         )
 
 

@@ -21,6 +21,8 @@ class Contract(models.Model):
     )
     title = models.CharField(max_length=200)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # The client's zone at acceptance: each milestone is due at the end of its agreed date here.
+    timezone = models.CharField(max_length=64, default="UTC")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -115,6 +117,8 @@ class ChangeRequest(models.Model):
     title = models.CharField(max_length=200)
     deliverables = models.TextField()
     amount = models.BigIntegerField(help_text="Minor units in the contract's currency.")
+    # The proposed calendar date; `due_at` is its end in the contract's zone (milestones.terms.due_at_from_date).
+    due_date = models.DateField()
     due_at = models.DateTimeField()
     note = models.TextField(blank=True, help_text="Why the change is needed.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED, db_index=True)

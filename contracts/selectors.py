@@ -212,6 +212,18 @@ class ClientDashboard:
     to_review: list[Milestone]
     changes_to_answer: list[ChangeRequest]
 
+    @property
+    def proposals_to_answer(self) -> list[Job]:
+        """The open jobs with at least one proposal waiting for the client's answer (``waiting`` annotated)."""
+        return [job for job in self.open_jobs if getattr(job, "waiting", 0)]
+
+    @property
+    def has_something_to_do(self) -> bool:
+        """Whether anything waits for the client: a proposal to answer, or a milestone or change to act on."""
+        return bool(
+            self.proposals_to_answer or self.to_approve or self.to_fund or self.to_review or self.changes_to_answer
+        )
+
 
 @dataclass
 class FreelancerDashboard:

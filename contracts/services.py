@@ -24,7 +24,7 @@ from milestones.services import (
     milestone_create,
     milestone_terms_apply,
 )
-from milestones.terms import MilestoneTerms, due_at_from_date, milestone_terms_validate
+from milestones.terms import MilestoneTerms, due_at_from_date, due_date_display, milestone_terms_validate
 from notifications.kinds import NotificationKind
 from notifications.services import notify
 from payments.errors import PaymentError
@@ -82,7 +82,14 @@ def contract_start(
     try:
         with transaction.atomic():
             contract = Contract.objects.create(
-                job=job, proposal=proposal, client=client, freelancer=freelancer, title=title, currency=currency
+                job=job,
+                proposal=proposal,
+                client=client,
+                freelancer=freelancer,
+                title=title,
+                currency=currency,
+                # The client's zone at acceptance: every milestone is due at the end of its date there.
+                timezone=client.timezone or "UTC",
             )
     except IntegrityError as exc:
         raise ContractError("This job already has a contract.") from exc
@@ -96,7 +103,7 @@ def contract_start(
             title=terms.title,
             deliverables=terms.deliverables,
             amount=terms.amount,
-            due_at=terms.due_at,
+            due_date=terms.due_date,
             position=position,
             note=f"Proposed in proposal #{proposal.pk}",
         )
@@ -166,7 +173,10 @@ def change_request_propose(
             raise ChangeRequestError("That milestone belongs to another contract.")
     try:
         milestone_terms_validate(
-            terms=terms, currency=contract.currency, agreed_due_at=milestone.due_at if milestone else None
+            terms=terms,
+            currency=contract.currency,
+            timezone_name=contract.timezone,
+            agreed_due_date=milestone.due_date if milestone else None,
         )
     except MilestoneError as exc:
         raise ChangeRequestError(str(exc)) from exc
@@ -184,7 +194,8 @@ def change_request_propose(
         title=terms.title.strip(),
         deliverables=terms.deliverables.strip(),
         amount=terms.amount,
-        due_at=terms.due_at,
+        due_date=terms.due_date,
+        due_at=due_at_from_date(due_date=terms.due_date, timezone_name=contract.timezone),
         note=note.strip(),
         form_token=form_token,
     )
@@ -206,11 +217,11 @@ def change_request_propose(
 
 def _change_kind(*, milestone: Milestone, terms: MilestoneTerms) -> ChangeRequest.Kind:
     if milestone.is_unfunded:
-        unchanged = (milestone.title, milestone.deliverables, milestone.amount, milestone.due_at) == (
+        unchanged = (milestone.title, milestone.deliverables, milestone.amount, milestone.due_date) == (
             terms.title.strip(),
             terms.deliverables.strip(),
             terms.amount,
-            terms.due_at,
+            terms.due_date,
         )
         if unchanged:
             raise ChangeRequestError("Those are the milestone's current terms; change something first.")
@@ -220,7 +231,7 @@ def _change_kind(*, milestone: Milestone, terms: MilestoneTerms) -> ChangeReques
             raise ChangeRequestError(
                 "This milestone is funded: a change order may change only its amount and due date."
             )
-        if (terms.amount, terms.due_at) == (milestone.amount, milestone.due_at):
+        if (terms.amount, terms.due_date) == (milestone.amount, milestone.due_date):
             raise ChangeRequestError("Those are the milestone's current amount and due date; change one first.")
         return ChangeRequest.Kind.CHANGE_ORDER
     raise ChangeRequestError(f"This milestone is {milestone.state_label.lower()}; its terms can no longer change.")
@@ -228,7 +239,8 @@ def _change_kind(*, milestone: Milestone, terms: MilestoneTerms) -> ChangeReques
 
 def _change_summary(change: ChangeRequest) -> str:
     money = format_money(change.amount, change.contract.currency)
-    due = f"{change.due_at:%Y-%m-%d}"
+    # An agreed date reads the same in every zone, so one body suits both parties.
+    due = due_date_display(change.due_date)
     if change.kind == ChangeRequest.Kind.NEW_MILESTONE:
         return f"new milestone “{change.title}”, {money}, due {due}"
     label = "change order" if change.kind == ChangeRequest.Kind.CHANGE_ORDER else "change"
@@ -276,7 +288,7 @@ def change_request_accept(*, change_request: ChangeRequest, actor: User) -> Chan
                 title=change.title,
                 deliverables=change.deliverables,
                 amount=change.amount,
-                due_at=change.due_at,
+                due_date=change.due_date,
                 note=f"Proposed in change request #{change.pk}",
             )
             milestone.contract = contract
@@ -295,7 +307,7 @@ def change_request_accept(*, change_request: ChangeRequest, actor: User) -> Chan
                 title=change.title,
                 deliverables=change.deliverables,
                 amount=change.amount,
-                due_at=change.due_at,
+                due_date=change.due_date,
                 note=why,
             )
         else:
@@ -304,7 +316,7 @@ def change_request_accept(*, change_request: ChangeRequest, actor: User) -> Chan
                 milestone=change.milestone,
                 actor=actor,
                 amount=change.amount,
-                due_at=change.due_at,
+                due_date=change.due_date,
                 change_number=change.number,
                 note=why,
             )
@@ -423,7 +435,7 @@ def proposal_accept(*, proposal: Proposal, actor: User, seen_updated_at: datetim
                     title=row.title,
                     deliverables=row.deliverables,
                     amount=row.amount,
-                    due_at=due_at_from_date(due_date=row.due_date),
+                    due_date=row.due_date,
                 )
                 for row in rows
             ],

@@ -267,13 +267,13 @@ def contract_fund_milestones(request: AuthenticatedRequest, contract_id: int) ->
                     f"{len(chosen)} milestone{plural} funded: "
                     f"{format_money(total, contract.currency)} is held in escrow.",
                 )
-            # Back to a fresh page (and a fresh token) either way.
+                # Done: back to the contract, never to a page one click from funding the rest.
+                return redirect("contracts:detail", contract_id=contract.pk)
+            # Refused: back to a fresh page (and a fresh token) with nothing ticked.
             return redirect("contracts:fund_milestones", contract_id=contract.pk)
         messages.error(request, "Please correct the form below; nothing was changed.")
-    if form.is_bound:
-        selected_ids = {int(v) for v in request.POST.getlist("milestones") if v.isdigit()}
-    else:
-        selected_ids = {m.pk for m in fundable}
+    # A bound form re-shows what the user ticked; a fresh page ticks nothing.
+    selected_ids = {int(v) for v in request.POST.getlist("milestones") if v.isdigit()} if form.is_bound else set()
     return render(
         request,
         "contracts/fund_milestones.html",

@@ -19,7 +19,8 @@ class JobAdmin(admin.ModelAdmin):
     list_filter = ["status", "category", "currency"]
     search_fields = ["title", "description", "client__email"]
     list_select_related = ["client"]
-    readonly_fields = ["client", "budget", "currency", "created_at", "closed_at", "status"]
+    exclude = ["budget"]  # shown with its currency by budget_display, never in raw minor units
+    readonly_fields = ["client", "budget_display", "currency", "created_at", "closed_at", "status"]
     inlines = [JobEventInline]
 
     @admin.display(description="Budget")
@@ -35,7 +36,11 @@ class JobAdmin(admin.ModelAdmin):
 
 class ProposalMilestoneInline(ReadOnlyInline):
     model = ProposalMilestone
-    fields = readonly_fields = ("position", "title", "deliverables", "amount", "due_date")
+    fields = readonly_fields = ("position", "title", "deliverables", "amount_display", "due_date")
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj: ProposalMilestone) -> str:
+        return format_money(obj.amount, obj.proposal.job.currency)
 
 
 @admin.register(Proposal)

@@ -18,7 +18,7 @@ from core.money import CURRENCY_EXPONENTS, format_money
 from marketplace.errors import JobError, ProposalError
 from marketplace.models import Job, JobEvent, Proposal, ProposalMilestone
 from milestones.errors import MilestoneError
-from milestones.terms import MilestoneTerms, due_at_from_date, milestone_terms_validate
+from milestones.terms import MilestoneTerms, due_at_from_date, due_date_display, milestone_terms_validate
 from notifications.kinds import NotificationKind
 from notifications.services import notify
 from users.models import User
@@ -149,8 +149,13 @@ def _email_proposal_declined(*, proposal: Proposal, job: Job, message: str) -> N
     )
 
 
-def proposal_milestones_validate(*, milestones: Sequence[ProposalMilestoneTerms], currency: str) -> None:
-    """The server's rules for a proposal's rows, whatever the form or the browser let through."""
+def proposal_milestones_validate(
+    *, milestones: Sequence[ProposalMilestoneTerms], currency: str, timezone_name: str
+) -> None:
+    """The server's rules for a proposal's rows, whatever the form or the browser let through.
+
+    `timezone_name` is the client's: a contract takes it, so a date is past once its end there has passed.
+    """
     maximum = settings.PROPOSAL_MAX_MILESTONES
     if not milestones:
         raise ProposalError("Add at least one milestone.")
@@ -161,10 +166,10 @@ def proposal_milestones_validate(*, milestones: Sequence[ProposalMilestoneTerms]
             title=row.title,
             deliverables=row.deliverables,
             amount=row.amount,
-            due_at=due_at_from_date(due_date=row.due_date),
+            due_date=row.due_date,
         )
         try:
-            milestone_terms_validate(terms=terms, currency=currency)
+            milestone_terms_validate(terms=terms, currency=currency, timezone_name=timezone_name)
         except MilestoneError as exc:
             raise ProposalError(f"Milestone {number}: {exc}") from exc
 
@@ -200,7 +205,7 @@ def proposal_submit(
         raise ProposalError("You already have a proposal on this job; edit it instead of sending another.")
     if not cover_letter.strip():
         raise ProposalError("Write a cover letter: what you will do and why you are the right person.")
-    proposal_milestones_validate(milestones=milestones, currency=job.currency)
+    proposal_milestones_validate(milestones=milestones, currency=job.currency, timezone_name=job.client.timezone)
     try:
         # The partial unique index is the last guard should two submits slip past the check.
         with transaction.atomic():
@@ -213,7 +218,10 @@ def proposal_submit(
         recipients=[job.client],
         kind=NotificationKind.JOB_PROPOSAL_RECEIVED,
         subject=f"New proposal on “{job.title}”",
-        body=f"{freelancer} sent a proposal. Compare the proposals on your job:",
+        # Agreed dates are zone-free, so they print the same for every reader.
+        body=f"{freelancer} sent a proposal:\n"
+        + "".join(f"- {row.title.strip()}, due {due_date_display(row.due_date)}\n" for row in milestones)
+        + "\nCompare the proposals on your job:",
         link=absolute_url("marketplace:job_proposals", job.pk),
     )
     return proposal
@@ -241,7 +249,7 @@ def proposal_update(
         raise ProposalError("This job is closed; the proposal can no longer change.")
     if not cover_letter.strip():
         raise ProposalError("Write a cover letter: what you will do and why you are the right person.")
-    proposal_milestones_validate(milestones=milestones, currency=job.currency)
+    proposal_milestones_validate(milestones=milestones, currency=job.currency, timezone_name=job.client.timezone)
     proposal.cover_letter = cover_letter.strip()
     proposal.save(update_fields=["cover_letter", "updated_at"])
     _proposal_rows_replace(proposal=proposal, milestones=milestones)
@@ -293,7 +301,13 @@ def proposal_accept_prepare(
             "Review the new terms and accept again if they suit you."
         )
     rows = list(proposal.milestones.order_by("position", "pk"))
-    past = [str(n) for n, row in enumerate(rows, start=1) if due_at_from_date(due_date=row.due_date) <= timezone.now()]
+    # The contract will take the client's zone: a date is past once its end there has passed.
+    zone = job.client.timezone or "UTC"
+    past = [
+        str(n)
+        for n, row in enumerate(rows, start=1)
+        if due_at_from_date(due_date=row.due_date, timezone_name=zone) <= timezone.now()
+    ]
     if past:
         raise ProposalError(
             f"The due date of milestone {', '.join(past)} has passed; ask the freelancer to update the proposal."

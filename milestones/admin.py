@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.humanize import duration_for_people
 from core.money import format_money
 from milestones.models import DeliverableFile, Milestone, MilestoneEvent, Submission
 
@@ -32,18 +33,28 @@ class SubmissionInline(ReadOnlyInline):
     fields = readonly_fields = ("revision", "submitted_by", "submitted_at", "message", "changes_requested_note")
 
 
+# Money with its currency and durations rounded for people, never raw minor units or timedeltas.
+SHOWN_AS = {"amount": "amount_display", "review_time_remaining": "review_time_remaining_display"}
+
+
 @admin.register(Milestone)
 class MilestoneAdmin(admin.ModelAdmin):
-    list_display = ["title", "contract", "state", "amount_display", "due_at", "auto_release_at"]
+    # `due_date` is the agreed date, read the same by everyone; `due_at` its end in the contract's zone.
+    list_display = ["title", "contract", "state", "amount_display", "due_date", "auto_release_at"]
     list_filter = ["state", "currency"]
     search_fields = ["title", "contract__title", "contract__client__email", "contract__freelancer__email"]
     list_select_related = ["contract"]
-    readonly_fields = [f.name for f in Milestone._meta.fields] + ["page_link"]
+    exclude = list(SHOWN_AS)
+    readonly_fields = [SHOWN_AS.get(f.name, f.name) for f in Milestone._meta.fields] + ["page_link"]
     inlines = [SubmissionInline, MilestoneEventInline]
 
     @admin.display(description="Amount")
     def amount_display(self, obj: Milestone) -> str:
         return format_money(obj.amount, obj.currency)
+
+    @admin.display(description="Review time remaining")
+    def review_time_remaining_display(self, obj: Milestone) -> str:
+        return duration_for_people(obj.review_time_remaining)
 
     @admin.display(description="Milestone page")
     def page_link(self, obj: Milestone) -> str:

@@ -6,6 +6,7 @@ the marker; a second run finds it and changes nothing.
 """
 
 import datetime as dt
+import zoneinfo
 from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
@@ -58,7 +59,7 @@ def demo_milestones_ensure(*, contract: "Contract") -> "Contract":
         title="Analytics set-up",
         deliverables="Privacy-friendly analytics with a dashboard.",
         amount=15_000,
-        due_at=timezone.now() + dt.timedelta(days=30),
+        due_date=timezone.localdate(timezone=zoneinfo.ZoneInfo(contract.timezone)) + dt.timedelta(days=30),
         note="Proposed after the contract started",
     )
     return contract

@@ -105,10 +105,19 @@ class SubmitForm(ActionForm):
 
 class ReleaseForm(ActionForm):
     bonus = forms.CharField(label="Bonus (optional)", required=False, max_length=20)
+    # The fund form's test-card field: it pays only what the balance lacks for the bonus.
+    card_number = FundForm.base_fields["card_number"]
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["card_number"].label = "Card number for a bonus shortfall (optional)"
 
     def clean_bonus(self) -> int:
         return self._amount("bonus", required=False) or 0
+
+    def clean_card_number(self) -> str:
+        return "".join((self.cleaned_data.get("card_number") or "").split())
 
 
 class RefundForm(ActionForm):

@@ -152,6 +152,9 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     deliverables = models.TextField(help_text="Exactly what will be handed over.")
     amount = models.BigIntegerField(help_text="Minor units in the contract's currency.")
     currency = models.CharField(max_length=3)
+    # The agreed calendar date, read the same by both parties; `due_at` is the exact moment, the end of
+    # that date in the contract's zone (milestones.terms.due_at_from_date), for countdowns and reminders.
+    due_date = models.DateField()
     due_at = models.DateTimeField()
     state = FSMField(max_length=12, choices=MilestoneState.choices, default=S.PROPOSED, protected=True, db_index=True)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

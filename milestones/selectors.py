@@ -1,12 +1,14 @@
 """Reads for the milestones app: what a viewer may see and do, and the timers that are running."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
 from django_fsm import has_transition_perm
 
+from core.humanize import duration_words
 from milestones.models import (
     BEFORE_SUBMISSION_STATES,
     DeliverableFile,
@@ -15,7 +17,7 @@ from milestones.models import (
     MilestoneState,
     Submission,
 )
-from milestones.transitions import PAGE_TRANSITIONS, TransitionMeta
+from milestones.transitions import PAGE_TRANSITIONS, TRANSITIONS, TransitionMeta
 from users.models import User
 
 
@@ -30,8 +32,31 @@ def milestones_visible_to(*, user: User) -> QuerySet[Milestone]:
 
 
 def milestone_actions_for(*, milestone: Milestone, user: User) -> list[TransitionMeta]:
-    """The page's transitions this viewer may fire now, in page order, as the model declares them."""
-    return [meta for meta in PAGE_TRANSITIONS if has_transition_perm(getattr(milestone, meta.name), user)]
+    """The page's transitions this viewer may fire now, in page order, as the model declares them.
+
+    Each carries its help as it applies to this milestone (`TransitionMeta.help_for`).
+    """
+    return [
+        replace(meta, help=meta.help_for(milestone))
+        for meta in PAGE_TRANSITIONS
+        if has_transition_perm(getattr(milestone, meta.name), user)
+    ]
+
+
+def milestone_status_note(*, milestone: Milestone, viewer: User) -> str:
+    """What is happening on the milestone when a transition left it waiting (e.g. a dispute), or ""."""
+    event = (
+        milestone.events.filter(to_state=milestone.state)
+        .exclude(to_state="")
+        .select_related("actor")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    meta = TRANSITIONS.get(event.action) if event is not None else None
+    if event is None or meta is None or not meta.underway:
+        return ""
+    actor = "You" if event.actor_id == viewer.pk else str(event.actor)
+    return meta.underway.format(actor=actor, date=date_format(timezone.localtime(event.at), "j M Y"))
 
 
 def milestone_submissions(*, milestone: Milestone) -> QuerySet[Submission]:
@@ -104,18 +129,7 @@ def duration_text(seconds: float) -> str:
 
     static/js/countdown.js mirrors this so the page reads the same after it ticks.
     """
-    total_minutes = int(seconds // 60)
-    days, rest = divmod(total_minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
-    shown: list[tuple[int, str]] = []
-    for value, unit in parts:
-        if value or shown:
-            shown.append((value, unit))
-        if len(shown) == 2:
-            break
-    words = [f"{value} {unit}{'' if value == 1 else 's'}" for value, unit in shown if value]
-    return " ".join(words) or "less than a minute"
+    return " ".join(duration_words(seconds)) or "less than a minute"
 
 
 def countdown_text(*, label: str, deadline: datetime, now: datetime) -> str:

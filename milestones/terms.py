@@ -1,5 +1,6 @@
 """What both parties agree a milestone is, and the rules those terms obey wherever they come from."""
 
+import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -17,15 +18,27 @@ class MilestoneTerms:
     title: str
     deliverables: str
     amount: int
-    due_at: datetime
+    # The agreed calendar date; the exact moment follows from the contract's zone (`due_at_from_date`).
+    due_date: date
 
 
-def due_at_from_date(*, due_date: date) -> datetime:
-    """A milestone due on a date is due at the end of that day, UTC; each viewer sees it in their zone."""
-    return datetime.combine(due_date, time(23, 59, 59), tzinfo=UTC)
+def due_at_from_date(*, due_date: date, timezone_name: str) -> datetime:
+    """The one place a due date becomes a moment: the end of that date (23:59:59) in the contract's zone, in UTC.
+
+    Both parties read the date unchanged; countdowns, "overdue" and reminders use this moment.
+    """
+    local = datetime.combine(due_date, time(23, 59, 59), tzinfo=zoneinfo.ZoneInfo(timezone_name or "UTC"))
+    return local.astimezone(UTC)
 
 
-def milestone_terms_validate(*, terms: MilestoneTerms, currency: str, agreed_due_at: datetime | None = None) -> None:
+def due_date_display(due_date: date) -> str:
+    """An agreed date as pages and emails print it, the same for every reader: "Fri 11 Dec 2026"."""
+    return f"{due_date:%a} {due_date.day} {due_date:%b %Y}"
+
+
+def milestone_terms_validate(
+    *, terms: MilestoneTerms, currency: str, timezone_name: str, agreed_due_date: date | None = None
+) -> None:
     """The rules every milestone's terms obey, wherever they come from (proposal or change request)."""
     if not terms.title.strip():
         raise MilestoneError("Give the milestone a title.")
@@ -37,5 +50,6 @@ def milestone_terms_validate(*, terms: MilestoneTerms, currency: str, agreed_due
         maximum = format_money(settings.MILESTONE_MAX_AMOUNT_MINOR, currency)
         raise MilestoneError(f"A milestone's amount may be at most {maximum}.")
     # A due date already agreed may stay as it is even once passed; a new one must lie ahead.
-    if terms.due_at <= timezone.now() and terms.due_at != agreed_due_at:
+    due_at = due_at_from_date(due_date=terms.due_date, timezone_name=timezone_name)
+    if due_at <= timezone.now() and terms.due_date != agreed_due_date:
         raise MilestoneError("The due date must be in the future.")

@@ -43,7 +43,12 @@ class TransitionMeta:
     heading: str = ""
     button: str = ""
     help: str = ""
+    # The help instead, on a milestone that allows only a full refund (not `Milestone.allows_partial_refund`).
+    help_full_refund_only: str = ""
     done: str = ""  # the success message after the action
+    # What the milestone page says while the milestone stays in the state this transition led to, to every
+    # viewer; `{actor}` (who fired it, or "You") and `{date}` are filled in by `milestone_status_note`.
+    underway: str = ""
     secondary: bool = False  # drawn as an outline button: it undoes or stops something
     spends_balance: bool = False  # the page shows the viewer's balance and any shortfall beside it
     moves_money: bool = False  # its notice is a money notice: always emailed, never turned off
@@ -59,6 +64,12 @@ class TransitionMeta:
     @property
     def action(self) -> MilestoneAction:
         return MilestoneAction(self.name)
+
+    def help_for(self, milestone: Milestone) -> str:
+        """The help as it applies to this milestone: never offers a partial refund the model would refuse."""
+        if self.help_full_refund_only and not milestone.allows_partial_refund:
+            return self.help_full_refund_only
+        return self.help
 
 
 # --- Effects: each transition's timers, in one place ------------------------------------
@@ -182,7 +193,8 @@ TRANSITIONS: dict[str, TransitionMeta] = {
             page_order=6,
             heading="Approve and release payment",
             button="Release payment",
-            help="The freelancer is paid the full amount (less the platform fee), plus any bonus from your balance.",
+            help="The freelancer is paid the full amount (less the platform fee), plus any bonus: from your balance, "
+            "and by card for whatever the balance lacks.",
             done="Payment released to the freelancer.",
             main_in=MilestoneState.SUBMITTED,
             next_step="Review and release",
@@ -208,6 +220,10 @@ TRANSITIONS: dict[str, TransitionMeta] = {
             heading="Refund the client",
             button="Refund",
             help="Give back all of the escrow, or part of it with the rest released to you.",
+            help_full_refund_only=(
+                "Give back all of the escrow to the client. Nothing has been submitted yet, so the refund is "
+                "the full amount; to keep part of it, submit the work first."
+            ),
             done="The refund was made.",
             secondary=True,
             # A partial refund from a state that declares only a full one (see Milestone.refund).
@@ -236,6 +252,11 @@ TRANSITIONS: dict[str, TransitionMeta] = {
             button="Open dispute",
             help="The review clock pauses and an arbitrator looks at the submissions and the history.",
             done="The dispute is open; the review clock is paused.",
+            underway=(
+                "This milestone is in dispute: the money stays in escrow until it is settled. "
+                "{actor} opened it on {date}; staff will look at the submissions and the history and decide how "
+                "the escrow is split, unless the dispute is withdrawn first."
+            ),
             secondary=True,
             effect=_dispute_opens,
         ),

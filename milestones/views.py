@@ -102,7 +102,12 @@ ACTIONS: dict[str, Action] = {
     A.RELEASE: Action(
         forms.ReleaseForm,
         lambda m, u, f: services.milestone_release(
-            milestone=m, actor=u, bonus=f.cleaned_data["bonus"], note=_note(f), idempotency_key=f.idempotency_key
+            milestone=m,
+            actor=u,
+            bonus=f.cleaned_data["bonus"],
+            note=_note(f),
+            card_number=f.cleaned_data["card_number"] or None,
+            idempotency_key=f.idempotency_key,
         ),
     ),
     A.REFUND: Action(
@@ -171,6 +176,7 @@ def _detail_context(
         "contract": milestone.contract,
         "actions": action_forms,
         "allowed_actions": [meta.name for meta in allowed],
+        "status_note": selectors.milestone_status_note(milestone=milestone, viewer=user),
         "timers": selectors.milestone_timers(milestone=milestone),
         "submissions": selectors.milestone_submissions(milestone=milestone),
         "history": selectors.milestone_history(milestone=milestone),
@@ -178,7 +184,8 @@ def _detail_context(
         "diagram": state_diagram_svg(current_state=milestone.state),
         "state_label": milestone.state_label,
     }
-    if any(meta.spends_balance for meta in allowed):
+    # The release form shows the balance beside its bonus field too.
+    if any(meta.spends_balance or meta.name == MilestoneAction.RELEASE for meta in allowed):
         balance = client_balance(user=user, currency=milestone.currency)
         context["balance"] = balance
         context["shortfall"] = max(milestone.amount - balance, 0)

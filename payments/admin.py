@@ -62,6 +62,8 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Balance)
 class BalanceAdmin(ReadOnlyAdmin):
+    exclude = ["amount"]  # the change page shows amount_display (with its currency) instead
+    readonly_fields = ["amount_display"]
     list_display = ["account", "amount_display", "may_go_negative"]
     list_filter = ["account__kind", "currency"]
     search_fields = ["account__user__email", "=account__milestone_id", "=account__id"]
@@ -84,6 +86,8 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
+    exclude = ["amount"]  # the change page shows amount_display (with its currency) instead
+    readonly_fields = ["amount_display"]
     list_display = ["pk", "transaction", "account", "direction", "amount_display"]
     list_filter = ["direction", "currency", "account__kind"]
     search_fields = ["transaction__idempotency_key", "transaction__memo", "account__user__email", "=transaction__id"]
@@ -96,6 +100,8 @@ class EntryAdmin(ReadOnlyAdmin):
 
 @admin.register(EarningsLot)
 class EarningsLotAdmin(ReadOnlyAdmin):
+    exclude = ["amount"]  # the change page shows amount_display (with its currency) instead
+    readonly_fields = ["amount_display"]
     list_display = [
         "pk",
         "freelancer",
@@ -116,6 +122,8 @@ class EarningsLotAdmin(ReadOnlyAdmin):
 
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
+    exclude = ["amount"]  # the change page shows amount_display (with its currency) instead
+    readonly_fields = ["amount_display"]
     list_display = ["pk", "user", "amount_display", "status", "requested_at", "settled_at", "settled_by", "reason"]
     list_filter = ["status", "currency"]
     search_fields = ["user__email", "idempotency_key", "=id"]

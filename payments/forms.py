@@ -72,3 +72,16 @@ class AddFundsForm(WalletForm):
 class WithdrawForm(WalletForm):
     prefix = "withdraw"
     maximum_setting = "MAX_PAYOUT_MINOR"
+
+
+class PayoutDestinationForm(forms.Form):
+    """Where payouts go. The test gateway needs only the holder's name and an account label."""
+
+    prefix = "destination"
+    account_holder = forms.CharField(label="Account holder name", max_length=200)
+    account_label = forms.CharField(
+        label="Account label",
+        max_length=64,
+        help_text="Test mode: any label, e.g. TEST-ACCOUNT-1234; only its last four characters are kept and shown.",
+        widget=CardNumberInput(attrs={"autocomplete": "off"}),
+    )

@@ -28,6 +28,7 @@ __all__ = [
     "EntryDirection",
     "LedgerTransaction",
     "Payout",
+    "PayoutDestination",
     "PayoutStatus",
     "TransactionKind",
 ]
@@ -86,6 +87,8 @@ class Payout(models.Model):
     )
     reason = models.CharField(max_length=300, blank=True, help_text="Why the payout failed.")
     idempotency_key = models.CharField(max_length=120)
+    # Where it goes, masked ("Ada Lovelace, •••• 1234"), as it was when the payout was requested.
+    destination_label = models.CharField(max_length=250, blank=True)
     requested_at = models.DateTimeField(default=timezone.now)
     settled_at = models.DateTimeField(null=True, blank=True)
     settled_by = models.ForeignKey(
@@ -115,3 +118,24 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"Payout #{self.pk}: {format_money(self.amount, self.currency)} ({self.get_status_display()})"
+
+
+class PayoutDestination(models.Model):
+    """Where a user's payouts go (one per user). The test gateway needs only a holder and an account label;
+    only the label's last four characters are kept, so the full account is never stored or shown."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payout_destination")
+    account_holder = models.CharField(max_length=200)
+    account_last4 = models.CharField(max_length=4)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def masked(self) -> str:
+        return f"•••• {self.account_last4}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.account_holder}, {self.masked}"

@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 from core.money import format_amount_plain, format_money
 from payments import selectors, services
 from payments.errors import PaymentError
-from payments.forms import AddFundsForm, WithdrawForm
+from payments.forms import AddFundsForm, PayoutDestinationForm, WithdrawForm
 from payments.ledger.models import AccountKind, Entry
+from payments.models import PayoutDestination
 from users.http import AuthenticatedRequest
 
 STATEMENT_PAGE_SIZE = 50
@@ -29,6 +30,7 @@ def _wallet_page(
     *,
     add_funds_form: AddFundsForm | None = None,
     withdraw_form: WithdrawForm | None = None,
+    destination_form: PayoutDestinationForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
@@ -39,8 +41,16 @@ def _wallet_page(
     ]
     context = {
         "balances": balances,
+        # Each role sees only its own money: the client balance for clients (or anyone who still holds one).
+        "show_client_balance": user.is_client or any(balances.values()),
         "add_funds_form": add_funds_form or AddFundsForm(),
         "withdraw_form": withdraw_form or WithdrawForm(),
+        "destination": PayoutDestination.objects.filter(user=user).first(),
+        "destination_form": destination_form or PayoutDestinationForm(),
+        "available_total": sum(summary.available for summary in earnings),
+        "next_available": min(
+            (lot for s in earnings for lot in s.pending_lots), key=lambda lot: lot.available_at, default=None
+        ),
         "earnings": earnings,
         "show_earnings": bool(earnings) or user.is_freelancer,
         "payouts": selectors.payouts_for_user(user=user, limit=10),
@@ -101,6 +111,26 @@ def withdraw(request: AuthenticatedRequest) -> HttpResponse:
             messages.success(
                 request, f"Withdrawal of {format_money(amount, currency)} requested. It is on its way to your bank."
             )
+    return redirect("payments:wallet")
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def payout_destination(request: AuthenticatedRequest) -> HttpResponse:
+    form = PayoutDestinationForm(request.POST)
+    if not form.is_valid():
+        return _wallet_page(request, destination_form=form, status=400)
+    try:
+        destination = services.payout_destination_set(
+            user=request.user,
+            account_holder=form.cleaned_data["account_holder"],
+            account_label=form.cleaned_data["account_label"],
+        )
+    except PaymentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Payouts will go to {destination.label}.")
     return redirect("payments:wallet")
 
 

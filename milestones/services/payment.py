@@ -1,16 +1,23 @@
 """Paying out: release (by the client or, once the review period ends, by the system) and refunds."""
 
+import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from core.money import format_money
 from milestones.errors import MilestoneActionNotAllowed, MilestoneError
 from milestones.models import Milestone, MilestoneAction, MilestoneState
-from milestones.services.skeleton import milestone_transition
+from milestones.services.skeleton import (
+    milestone_check_transition,
+    milestone_refuse_replay,
+    milestone_transition,
+)
 from milestones.transitions import TRANSITIONS
-from payments.services import escrow_refund, escrow_release, escrow_split
+from payments.selectors import client_balance
+from payments.services import deposit, escrow_refund, escrow_release, escrow_split
 from users.models import User
 from users.selectors import user_system_actor
 
@@ -20,9 +27,23 @@ def _summary_as_headline(milestone: Milestone, summary: str) -> str:
 
 
 def milestone_release(
-    *, milestone: Milestone, actor: User, bonus: int = 0, note: str = "", idempotency_key: str | None = None
+    *,
+    milestone: Milestone,
+    actor: User,
+    bonus: int = 0,
+    note: str = "",
+    card_number: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Milestone:
-    """The client approves and pays: the full amount (plus an optional bonus) to the freelancer, less the fee."""
+    """The client approves and pays: the full amount (plus an optional bonus) to the freelancer, less the fee.
+
+    A card pays what the balance lacks for the bonus, as funding does: first, in a transaction of its own (a
+    charge is never lost when the release is refused), after the release's own checks, keyed by the form.
+    """
+    if card_number and bonus > 0:
+        _bonus_shortfall_deposit(
+            milestone=milestone, actor=actor, bonus=bonus, card_number=card_number, idempotency_key=idempotency_key
+        )
 
     def validate(locked: Milestone) -> None:
         if bonus < 0:
@@ -45,6 +66,26 @@ def milestone_release(
         apply=pay,
         headline=_summary_as_headline,
     )
+
+
+@transaction.atomic
+def _bonus_shortfall_deposit(
+    *, milestone: Milestone, actor: User, bonus: int, card_number: str, idempotency_key: str | None
+) -> None:
+    """Charge the card for exactly what the balance lacks for the bonus; a release that would be refused anyway
+    (a replayed form, the wrong state or person) charges nothing, and a replay of this key charges once."""
+    current = Milestone.objects.select_related("contract").get(pk=milestone.pk)
+    milestone_refuse_replay(idempotency_key=idempotency_key)
+    milestone_check_transition(milestone=current, name=MilestoneAction.RELEASE, actor=actor)
+    shortfall = bonus - client_balance(user=actor, currency=current.currency)
+    if shortfall > 0:
+        deposit(
+            user=actor,
+            amount=shortfall,
+            currency=current.currency,
+            card_number=card_number,
+            idempotency_key=f"bonus-shortfall:{idempotency_key or uuid.uuid4().hex}",
+        )
 
 
 def milestone_auto_release(*, milestone: Milestone, now: datetime | None = None) -> Milestone:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
 from core.links import absolute_url
+from core.times import moment_display
 from milestones.errors import MilestoneActionNotAllowed, MilestoneRequestReplayed
 from milestones.models import Milestone, MilestoneAction, MilestoneEvent, MilestoneState
 from milestones.transitions import TRANSITIONS, Firing, close_final
@@ -32,6 +33,8 @@ Validate = Callable[[Milestone], None]
 Arguments = Callable[[Milestone], Mapping[str, Any]]
 
 REPLAYED = "That request was already handled; nothing was done twice."
+# The milestone's moments a headline may name as `{field}`, shown in each recipient's zone.
+MOMENT_FIELDS = ("due_at", "auto_release_at")
 
 
 def milestone_lock(*, milestone_id: int) -> Milestone:
@@ -88,17 +91,36 @@ def milestone_event_record(
     )
 
 
+def _headline_for(*, headline: str, milestone: Milestone, user: User) -> str:
+    """Put the milestone's moments into a headline in the recipient's own zone, named."""
+    # Not str.format: the headline holds user text (titles) that may contain braces.
+    for name in MOMENT_FIELDS:
+        placeholder = "{" + name + "}"
+        moment = getattr(milestone, name)
+        if placeholder in headline and moment is not None:
+            headline = headline.replace(placeholder, moment_display(moment, user.timezone))
+    return headline
+
+
 def milestone_notify(*, milestone: Milestone, actor: User, headline: str, moves_money: bool = False) -> None:
-    """Tell the other party (both parties when staff or the system acted); emails go after commit."""
+    """Tell the other party (both parties when staff or the system acted); emails go after commit.
+
+    A headline may name a moment as `{due_at}` or `{auto_release_at}`: each recipient gets their own
+    notice with it in their time zone (an agreed date, `due_date`, reads the same to everyone).
+    """
     contract = milestone.contract
-    notify(
-        recipients=[user for user in (contract.client, contract.freelancer) if user.pk != actor.pk],
-        kind=NotificationKind.MILESTONE_MONEY if moves_money else NotificationKind.MILESTONE_CHANGED,
-        about=("milestone", milestone.pk),
-        subject=f"{milestone.title}: {headline}",
-        body=f"{headline}\n\nMilestone: {milestone.title}\nContract: {contract.title}",
-        link=absolute_url("milestones:detail", milestone.pk),
-    )
+    for user in (contract.client, contract.freelancer):
+        if user.pk == actor.pk:
+            continue
+        text = _headline_for(headline=headline, milestone=milestone, user=user)
+        notify(
+            recipients=[user],
+            kind=NotificationKind.MILESTONE_MONEY if moves_money else NotificationKind.MILESTONE_CHANGED,
+            about=("milestone", milestone.pk),
+            subject=f"{milestone.title}: {text}",
+            body=f"{text}\n\nMilestone: {milestone.title}\nContract: {contract.title}",
+            link=absolute_url("milestones:detail", milestone.pk),
+        )
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 """Creating a milestone, agreeing to it or not, and changing its terms."""
 
-from datetime import datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -15,6 +15,7 @@ from milestones.services.skeleton import (
     milestone_refuse_replay,
     milestone_transition,
 )
+from milestones.terms import due_at_from_date, due_date_display
 from payments.services import escrow_change
 from users.models import User
 
@@ -33,7 +34,7 @@ def milestone_create(
     title: str,
     deliverables: str,
     amount: int,
-    due_at: datetime,
+    due_date: date,
     position: int | None = None,
     note: str = "",
 ) -> Milestone:
@@ -53,7 +54,8 @@ def milestone_create(
         deliverables=deliverables,
         amount=amount,
         currency=contract.currency,
-        due_at=due_at,
+        due_date=due_date,
+        due_at=due_at_from_date(due_date=due_date, timezone_name=contract.timezone),
         proposed_by=proposed_by,
     )
     milestone_event_record(
@@ -121,7 +123,7 @@ def milestone_terms_apply(
     title: str,
     deliverables: str,
     amount: int,
-    due_at: datetime,
+    due_date: date,
     note: str = "",
 ) -> Milestone:
     """Apply terms both parties agreed to (the contracts app holds the proposal and the approval).
@@ -138,8 +140,9 @@ def milestone_terms_apply(
     if amount <= 0:
         raise MilestoneError("The amount must be greater than zero.")
     before = _terms_summary(locked)
-    locked.title, locked.deliverables, locked.amount, locked.due_at = title, deliverables, amount, due_at
-    locked.save(update_fields=["title", "deliverables", "amount", "due_at"])
+    locked.title, locked.deliverables, locked.amount = title, deliverables, amount
+    _due_date_set(locked, due_date)
+    locked.save(update_fields=["title", "deliverables", "amount", "due_date", "due_at"])
     milestone_event_record(
         milestone=locked,
         actor=actor,
@@ -151,8 +154,16 @@ def milestone_terms_apply(
     return locked
 
 
+def _due_date_set(milestone: Milestone, due_date: date) -> None:
+    """The agreed date and its exact moment in the contract's zone; an unchanged date keeps its moment."""
+    if due_date != milestone.due_date:
+        milestone.due_date = due_date
+        milestone.due_at = due_at_from_date(due_date=due_date, timezone_name=milestone.contract.timezone)
+
+
 def _terms_summary(milestone: Milestone) -> str:
-    return f"{milestone.title!r}, {format_money(milestone.amount, milestone.currency)}, due {milestone.due_at:%Y-%m-%d}"
+    money = format_money(milestone.amount, milestone.currency)
+    return f"{milestone.title!r}, {money}, due {due_date_display(milestone.due_date)}"
 
 
 @transaction.atomic
@@ -161,7 +172,7 @@ def milestone_change_order_apply(
     milestone: Milestone,
     actor: User,
     amount: int,
-    due_at: datetime,
+    due_date: date,
     change_number: int,
     note: str = "",
 ) -> Milestone:
@@ -184,8 +195,9 @@ def milestone_change_order_apply(
     before = _terms_summary(locked)
     if amount != locked.amount:
         escrow_change(milestone=locked, client=locked.contract.client, new_amount=amount, change_number=change_number)
-    locked.amount, locked.due_at = amount, due_at
-    locked.save(update_fields=["amount", "due_at"])
+    locked.amount = amount
+    _due_date_set(locked, due_date)
+    locked.save(update_fields=["amount", "due_date", "due_at"])
     milestone_event_record(
         milestone=locked,
         actor=actor,

@@ -19,6 +19,7 @@ from milestones.errors import MilestoneError
 from milestones.models import Milestone, MilestoneReminder, MilestoneState
 from milestones.selectors import duration_text
 from milestones.services.payment import milestone_auto_release
+from milestones.terms import due_date_display
 from notifications.kinds import NotificationKind
 from notifications.services import notify
 from payments.errors import PaymentError
@@ -161,7 +162,9 @@ def milestone_due_reminders_send(*, now: datetime | None = None, limit: int = 50
                     "This milestone was due {deadline} and is overdue by {remaining}.\n"
                     if overdue
                     else "This milestone is due {deadline}, in {remaining}.\n"
-                ),
+                )
+                # The agreed date reads the same to both parties; the moment above is its end in the contract's zone.
+                + f"Agreed due date: {due_date_display(claimed.due_date)} (dates are in {contract.timezone}).\n",
                 milestone=claimed,
                 deadline=deadline,
                 now=now,

@@ -110,7 +110,8 @@ def milestone_submit(
 
     def headline(locked: Milestone, summary: str) -> str:
         return (
-            f"Work was submitted (revision {revisions[0]}). Review it by {locked.auto_release_at:%Y-%m-%d %H:%M} UTC, "
+            # `{auto_release_at}` becomes the moment in each recipient's own zone (`milestone_notify`).
+            f"Work was submitted (revision {revisions[0]}). Review it by {{auto_release_at}}, "
             "or it is released automatically."
         )
 

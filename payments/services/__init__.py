@@ -18,7 +18,7 @@ from payments.services._common import EscrowParties, EscrowSubject
 from payments.services.deposits import deposit
 from payments.services.earnings import earnings_mature, earnings_mature_due
 from payments.services.escrow import escrow_change, escrow_fund, escrow_refund, escrow_release, escrow_split
-from payments.services.payouts import payout_complete, payout_fail, payout_request
+from payments.services.payouts import payout_complete, payout_destination_set, payout_fail, payout_request
 
 __all__ = [
     "EscrowParties",
@@ -32,6 +32,7 @@ __all__ = [
     "escrow_release",
     "escrow_split",
     "payout_complete",
+    "payout_destination_set",
     "payout_fail",
     "payout_request",
 ]

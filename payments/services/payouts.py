@@ -11,7 +11,7 @@ from notifications.services import notify
 from payments.errors import IdempotencyConflict, PaymentError, PayoutStateError
 from payments.ledger.models import AccountKind, TransactionKind
 from payments.ledger.posting import Accounts, Balances, Posting, credit, debit, fingerprint
-from payments.models import Payout, PayoutStatus
+from payments.models import Payout, PayoutDestination, PayoutStatus
 from payments.services._common import (
     insufficient,
     locked_once,
@@ -23,6 +23,23 @@ from payments.services._common import (
     world,
 )
 from users.models import User
+
+NO_DESTINATION = "Add a payout destination first (below, under “Payout destination”); nothing was withdrawn."
+
+
+@transaction.atomic
+def payout_destination_set(*, user: User, account_holder: str, account_label: str) -> PayoutDestination:
+    """Record where the user's payouts go (replacing any earlier one); only the label's last four are kept."""
+    holder = " ".join((account_holder or "").split())
+    label = "".join((account_label or "").split())
+    if not holder:
+        raise PaymentError("Enter the account holder's name.")
+    if len(label) < 4:
+        raise PaymentError("Enter the account label (at least 4 characters).")
+    destination, _ = PayoutDestination.objects.update_or_create(
+        user=user, defaults={"account_holder": holder[:200], "account_last4": label[-4:], "updated_at": timezone.now()}
+    )
+    return destination
 
 
 @transaction.atomic
@@ -47,7 +64,16 @@ def payout_request(*, user: User, amount: int, currency: str, idempotency_key: s
         available, in_flight = accounts
         if balances[available.pk] < amount:
             raise insufficient("available balance", balances[available.pk], amount, currency)
-        payout = Payout.objects.create(user=user, amount=amount, currency=currency, idempotency_key=idempotency_key)
+        destination = PayoutDestination.objects.filter(user=user).first()
+        if destination is None:
+            raise PaymentError(NO_DESTINATION)
+        payout = Payout.objects.create(
+            user=user,
+            amount=amount,
+            currency=currency,
+            idempotency_key=idempotency_key,
+            destination_label=destination.label,
+        )
         payout.request_transaction = post(
             key=f"payout:{payout.pk}:request",
             fingerprint=fingerprint("payout-request", payout=payout.pk, amount=amount, currency=currency),

@@ -22,7 +22,7 @@ def contract():
         contract=contract,
         proposed_by=contract.freelancer,
         milestone=first,
-        terms=MilestoneTerms(title="New title", deliverables="More", amount=60_000, due_at=first.due_at),
+        terms=MilestoneTerms(title="New title", deliverables="More", amount=60_000, due_date=first.due_date),
     )
     return contract
 

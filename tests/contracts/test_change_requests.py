@@ -31,7 +31,7 @@ def _terms(milestone=None, **changes) -> MilestoneTerms:
         "title": milestone.title if milestone else "Extra page",
         "deliverables": milestone.deliverables if milestone else "One more page",
         "amount": milestone.amount if milestone else 25_000,
-        "due_at": milestone.due_at if milestone else timezone.now() + dt.timedelta(days=20),
+        "due_date": milestone.due_date if milestone else (timezone.now() + dt.timedelta(days=20)).date(),
     }
     return MilestoneTerms(**(base | changes))
 
@@ -71,17 +71,17 @@ def test_a_new_milestone_is_added_only_when_the_other_party_accepts(contract):
 
 def test_new_terms_for_an_unfunded_milestone_apply_on_acceptance(contract):
     milestone = contract.milestones.order_by("position").first()
-    new_due = timezone.now() + dt.timedelta(days=40)
+    new_due = (timezone.now() + dt.timedelta(days=40)).date()
     change = change_request_propose(
         contract=contract,
         proposed_by=contract.client,
         milestone=milestone,
-        terms=_terms(milestone, title="Design v2", amount=75_000, due_at=new_due),
+        terms=_terms(milestone, title="Design v2", amount=75_000, due_date=new_due),
     )
     assert (change.kind, change.number) == (ChangeRequest.Kind.TERMS, 1)
     change_request_accept(change_request=change, actor=contract.freelancer)
     milestone.refresh_from_db()
-    assert (milestone.title, milestone.amount, milestone.due_at) == ("Design v2", 75_000, new_due)
+    assert (milestone.title, milestone.amount, milestone.due_date) == ("Design v2", 75_000, new_due)
     assert milestone.events.last().action == "change_terms"
 
 
@@ -121,7 +121,7 @@ def test_only_the_right_party_declines_or_withdraws(contract):
         ({"amount": 0}, "greater than zero"),
         ({"amount": 10**12}, "at most"),
         ({"title": "  "}, "title"),
-        ({"due_at": dt.datetime(2001, 1, 1, tzinfo=dt.UTC)}, "future"),
+        ({"due_date": dt.date(2001, 1, 1)}, "future"),
     ],
 )
 def test_bad_terms_are_refused_and_nothing_is_saved(contract, changes, message):
@@ -215,7 +215,7 @@ def _change_of(contract, **terms) -> ChangeRequest:
             title=terms.get("title", "New title"),
             deliverables=milestone.deliverables,
             amount=milestone.amount,
-            due_at=milestone.due_at,
+            due_date=milestone.due_date,
         ),
         note="",
         form_token=uuid.uuid4(),

@@ -92,16 +92,18 @@ def test_staff_see_the_page_without_actions():
     assert not page.viewer_is_party and not page.can_end
 
 
-def test_times_are_shown_in_the_viewers_time_zone(client):
-    # Given a freelancer in Tokyo and a milestone due at 23:59:59 UTC
+def test_the_agreed_due_date_is_not_moved_into_the_viewers_time_zone(client):
+    # Given a freelancer in Tokyo on a contract whose milestone is due at the end of its date in UTC
     contract = contract_started(milestones=1)
     contract.freelancer.timezone = "Asia/Tokyo"
     contract.freelancer.save()
-    due = contract.milestones.get().due_at
+    milestone = contract.milestones.get()
     client.force_login(contract.freelancer)
+    # When the freelancer opens the contract page
     html = client.get(reverse("contracts:detail", args=[contract.pk])).content.decode()
-    # Then the page shows the due date as the next morning, Tokyo time (UTC+9)
-    assert f'datetime="{(due + dt.timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M:%S")}+09:00"' in html
+    # Then it shows the agreed date itself, not the next morning in Tokyo
+    assert f'datetime="{milestone.due_date:%Y-%m-%d}"' in html
+    assert f"{milestone.due_date:%a} {milestone.due_date.day} {milestone.due_date:%b %Y}" in html
 
 
 def test_agreed_counts_only_milestones_both_parties_said_yes_to():
@@ -114,7 +116,7 @@ def test_agreed_counts_only_milestones_both_parties_said_yes_to():
         title="Extra",
         deliverables="More",
         amount=25_000,
-        due_at=timezone.now() + dt.timedelta(days=9),
+        due_date=(timezone.now() + dt.timedelta(days=9)).date(),
     )
     # Then the agreed total is still the three approved ones
     assert contract_page(contract=contract, viewer=contract.client).totals.agreed == 120_000

@@ -27,13 +27,13 @@ def test_either_party_ends_and_open_milestones_are_closed_with_a_note(
         title="Extra",
         deliverables="More",
         amount=1_000,
-        due_at=approved[0].due_at,
+        due_date=approved[0].due_date,
     )
     change = change_request_propose(
         contract=contract,
         proposed_by=contract.freelancer,
         milestone=None,
-        terms=MilestoneTerms(title="More", deliverables="x", amount=5, due_at=approved[0].due_at),
+        terms=MilestoneTerms(title="More", deliverables="x", amount=5, due_date=approved[0].due_date),
     )
     actor = getattr(contract, who)
     # When that party ends it
@@ -85,7 +85,7 @@ def test_an_ended_contract_takes_no_more_changes_or_ending():
             contract=contract,
             proposed_by=contract.client,
             milestone=None,
-            terms=MilestoneTerms(title="x", deliverables="y", amount=1, due_at=contract.milestones.get().due_at),
+            terms=MilestoneTerms(title="x", deliverables="y", amount=1, due_date=contract.milestones.get().due_date),
         )
 
 

@@ -48,7 +48,7 @@ def _approved_milestone(contract, *, title: str, amount: int) -> Milestone:
         title=title,
         deliverables="A landing page, responsive, with its source.",
         amount=amount,
-        due_at=timezone.now() + dt.timedelta(days=9, hours=2),
+        due_date=(timezone.now() + dt.timedelta(days=9, hours=2)).date(),
     )
     return services.milestone_approve(milestone=milestone, actor=contract.client)
 
@@ -151,14 +151,15 @@ def test_fund_several_milestones_at_once_with_a_card_for_the_shortfall(page: Pag
     build = _approved_milestone(contract, title="Build", amount=20_000)
     launch = _approved_milestone(contract, title="Launch", amount=40_000)
 
-    # When the client follows "Fund milestones" from the contract page, all are chosen and the total says $900
+    # When the client follows "Fund milestones" from the contract page, none is ticked and the total says $0
     _log_in(page, live_server, contract.client)
     page.goto(f"{live_server.url}/contracts/{contract.pk}/")
     page.get_by_role("button", name="Fund milestones (3 approved)").click()
-    expect(page.locator("[data-fund-total]")).to_have_text("$900.00")
+    expect(page.locator("[data-fund-total]")).to_have_text("$0.00")
 
-    # And they leave out "Build", then pay the $200 shortfall by test card
-    page.get_by_label("Build").uncheck()
+    # And they tick "Design" and "Launch", then pay the $200 shortfall by test card
+    page.get_by_label("Design").check()
+    page.get_by_label("Launch").check()
     expect(page.locator("[data-fund-total]")).to_have_text("$700.00")
     page.get_by_label(re.compile("Card number")).fill("4242 4242 4242 4242")
     page.get_by_role("button", name="Fund selected milestones").click()
@@ -168,8 +169,9 @@ def test_fund_several_milestones_at_once_with_a_card_for_the_shortfall(page: Pag
     states = {m.title: m.state for m in Milestone.objects.filter(pk__in=[design.pk, build.pk, launch.pk])}
     assert states == {"Design": S.FUNDED, "Build": S.APPROVED, "Launch": S.FUNDED}
     assert client_balance(user=contract.client, currency="USD") == 0
-    expect(page.get_by_label("Build")).to_be_visible()
-    expect(page.get_by_label("Design")).to_have_count(0)
+    # And they are back on the contract page, one approved milestone still to fund
+    expect(page).to_have_url(f"{live_server.url}/contracts/{contract.pk}/")
+    expect(page.get_by_role("button", name="Fund milestones (1 approved)")).to_be_visible()
 
 
 def test_a_freelancer_refunds_a_funded_milestone(page: Page, live_server):

@@ -82,3 +82,34 @@ def test_released_money_shows_as_the_freelancers_pending_earnings(client):
     assert (summary.currency, summary.pending, summary.available) == ("USD", 50_000 - fee, 0)
     client.force_login(contract.freelancer)
     assert format_money(50_000 - fee, "USD") in client.get(reverse("home")).content.decode()
+
+
+def test_a_waiting_proposal_is_on_the_clients_to_do_list_not_under_nothing_to_do(client):
+    # Given a client whose only open job has one waiting proposal, and nothing else to act on
+    job = JobFactory(title="Logo redesign")
+    proposal_with_rows(job=job)
+    client.force_login(job.client)
+
+    # When they open their dashboard
+    board = dashboard_client(user=job.client)
+    html = client.get(reverse("home")).content.decode()
+    waiting_for_you = html.split('id="client-waiting-heading"', 1)[1].split("</article>", 1)[0]
+
+    # Then the proposal is listed as something to answer, and the "nothing to do" message is not shown
+    assert board.has_something_to_do and [j.pk for j in board.proposals_to_answer] == [job.pk]
+    assert "Answer 1 proposal</a> on Logo redesign" in waiting_for_you
+    assert reverse("marketplace:job_proposals", args=[job.pk]) in waiting_for_you
+    assert "Nothing needs your" not in html
+
+
+def test_a_client_with_truly_nothing_to_do_is_told_so(client):
+    # Given a client with an open job and no proposals on it
+    job = JobFactory()
+    client.force_login(job.client)
+
+    # When they open their dashboard
+    html = client.get(reverse("home")).content.decode()
+
+    # Then the "nothing to do" message is shown
+    assert not dashboard_client(user=job.client).has_something_to_do
+    assert "Nothing needs your answer, approval, funding or review." in html

@@ -10,6 +10,7 @@ from django.utils import timezone
 from contracts.models import Contract
 from milestones import services
 from milestones.models import Milestone, MilestoneState
+from milestones.terms import due_at_from_date
 from payments.services import deposit
 from tests.contracts.factories import ContractFactory
 from tests.users.factories import UserFactory
@@ -32,7 +33,8 @@ class MilestoneFactory(factory.django.DjangoModelFactory[Milestone]):
     deliverables = "Working code, deployed."
     amount = 50_000
     currency = factory.SelfAttribute("contract.currency")
-    due_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=14))
+    due_date = factory.LazyFunction(lambda: (timezone.now() + dt.timedelta(days=14)).date())
+    due_at = factory.LazyAttribute(lambda o: due_at_from_date(due_date=o.due_date, timezone_name=o.contract.timezone))
     proposed_by = factory.SelfAttribute("contract.freelancer")
 
 
@@ -78,7 +80,7 @@ def milestone_in_state(
         title=title or f"Milestone {uuid.uuid4().hex[:6]}",
         deliverables="Working code and a short report.",
         amount=amount,
-        due_at=timezone.now() + dt.timedelta(days=10),
+        due_date=(timezone.now() + dt.timedelta(days=10)).date(),
     )
     if state == S.PROPOSED:
         return milestone

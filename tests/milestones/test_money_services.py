@@ -284,11 +284,11 @@ def test_change_order_moves_the_escrow_difference_once():
     milestone = milestone_in_state(S.FUNDED, amount=50_000)
     contract = milestone.contract
     before = client_balance(user=contract.client, currency="USD")
-    due = timezone.now() + dt.timedelta(days=30)
+    due = (timezone.now() + dt.timedelta(days=30)).date()
 
     # When a change order raises it to $650
     milestone = services.milestone_change_order_apply(
-        milestone=milestone, actor=contract.freelancer, amount=65_000, due_at=due, change_number=1, note="More pages"
+        milestone=milestone, actor=contract.freelancer, amount=65_000, due_date=due, change_number=1, note="More pages"
     )
 
     # Then the escrow holds $650, the client paid the $150 difference, and a replay moves nothing
@@ -296,12 +296,12 @@ def test_change_order_moves_the_escrow_difference_once():
     assert client_balance(user=contract.client, currency="USD") == before - 15_000
     with pytest.raises(MilestoneRequestReplayed):
         services.milestone_change_order_apply(
-            milestone=milestone, actor=contract.freelancer, amount=65_000, due_at=due, change_number=1
+            milestone=milestone, actor=contract.freelancer, amount=65_000, due_date=due, change_number=1
         )
 
     # When a second change order lowers it to $400, $250 goes back
     services.milestone_change_order_apply(
-        milestone=milestone, actor=contract.client, amount=40_000, due_at=due, change_number=2
+        milestone=milestone, actor=contract.client, amount=40_000, due_date=due, change_number=2
     )
     assert money(milestone).in_escrow == 40_000
     assert client_balance(user=contract.client, currency="USD") == before + 10_000
@@ -315,7 +315,7 @@ def test_change_order_needs_money_in_escrow():
             milestone=milestone,
             actor=milestone.contract.client,
             amount=1_000,
-            due_at=timezone.now(),
+            due_date=timezone.now().date(),
             change_number=1,
         )
 
@@ -473,7 +473,7 @@ class MilestoneMachine(RuleBasedStateMachine):
         self._try(
             i,
             lambda m: services.milestone_change_order_apply(
-                milestone=m, actor=self.freelancer, amount=amount, due_at=m.due_at, change_number=number
+                milestone=m, actor=self.freelancer, amount=amount, due_date=m.due_date, change_number=number
             ),
         )
 
@@ -501,3 +501,56 @@ def test_random_milestone_sequences_keep_the_ledger_whole():
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )
+
+
+def _deposits(user) -> int:
+    from payments.ledger.models import LedgerTransaction, TransactionKind
+
+    return LedgerTransaction.objects.filter(kind=TransactionKind.DEPOSIT, user=user).count()
+
+
+def test_a_card_pays_exactly_the_bonus_shortfall_once_even_when_the_form_is_replayed():
+    # Given a submitted $500 milestone whose client has $4 left after funding it
+    contract = funded_contract(balance=50_400)
+    milestone = milestone_in_state(S.SUBMITTED, contract=contract, amount=50_000)
+    client = contract.client
+    assert client_balance(user=client, currency="USD") == 400
+    deposits_before = _deposits(client)
+
+    # When the client releases with a $10 bonus and the test card for what the balance lacks
+    services.milestone_release(
+        milestone=milestone, actor=client, bonus=1_000, card_number=TEST_CARD, idempotency_key="bonus-form-1"
+    )
+
+    # Then the card paid exactly the $6 shortfall (one deposit, the balance used up) and the bonus went out
+    assert _deposits(client) == deposits_before + 1
+    assert client_balance(user=client, currency="USD") == 0
+    assert (money(milestone).released, money(milestone).bonus) == (50_000, 1_000)
+
+    # When the same form is posted again, it is refused and the card is not charged again
+    with pytest.raises(MilestoneRequestReplayed):
+        services.milestone_release(
+            milestone=milestone, actor=client, bonus=1_000, card_number=TEST_CARD, idempotency_key="bonus-form-1"
+        )
+    assert _deposits(client) == deposits_before + 1
+    assert client_balance(user=client, currency="USD") == 0
+    call_command("ledger_verify")
+
+
+def test_a_card_charges_nothing_when_the_balance_covers_the_bonus_or_the_release_is_refused():
+    # Given a submitted milestone whose client can afford a $10 bonus, and one already released
+    contract = funded_contract(balance=51_000)
+    milestone = milestone_in_state(S.SUBMITTED, contract=contract, amount=50_000)
+    released = milestone_in_state(S.RELEASED, contract=funded_contract(balance=50_000), amount=50_000)
+    deposits_before = _deposits(contract.client), _deposits(released.contract.client)
+
+    # When each is released with a bonus and a card
+    services.milestone_release(milestone=milestone, actor=contract.client, bonus=1_000, card_number=TEST_CARD)
+    with pytest.raises(MilestoneActionNotAllowed):
+        services.milestone_release(
+            milestone=released, actor=released.contract.client, bonus=1_000, card_number=TEST_CARD
+        )
+
+    # Then no card was charged: the balance paid the first bonus, and the refused release charged nothing
+    assert (_deposits(contract.client), _deposits(released.contract.client)) == deposits_before
+    assert money(milestone).bonus == 1_000

@@ -215,7 +215,11 @@ def test_a_new_due_date_gets_its_own_overdue_reminder(django_capture_on_commit_c
     assert services.milestone_due_reminders_send(now=first_due + DAY) == 1
     new_due = first_due + 5 * DAY
     services.milestone_change_order_apply(
-        milestone=milestone, actor=milestone.contract.client, amount=milestone.amount, due_at=new_due, change_number=1
+        milestone=milestone,
+        actor=milestone.contract.client,
+        amount=milestone.amount,
+        due_date=milestone.due_date + dt.timedelta(days=5),
+        change_number=1,
     )
     # When the sweep runs 48 hours before and again after the new due date
     assert services.milestone_due_reminders_send(now=new_due - dt.timedelta(hours=47)) == 1

@@ -29,7 +29,7 @@ def _proposed_by_freelancer():
         title="Design",
         deliverables="Figma file",
         amount=10_000,
-        due_at=timezone.now() + dt.timedelta(days=7),
+        due_date=(timezone.now() + dt.timedelta(days=7)).date(),
     )
     return contract, milestone
 
@@ -83,14 +83,14 @@ def test_a_replayed_request_is_refused_and_changes_nothing():
 
 def test_terms_apply_to_unfunded_milestones_and_are_audited():
     contract, milestone = _proposed_by_freelancer()
-    due = timezone.now() + dt.timedelta(days=30)
+    due = (timezone.now() + dt.timedelta(days=30)).date()
     milestone = milestone_terms_apply(
-        milestone=milestone, actor=contract.client, title="Design v2", deliverables="More", amount=12_500, due_at=due
+        milestone=milestone, actor=contract.client, title="Design v2", deliverables="More", amount=12_500, due_date=due
     )
     milestone.refresh_from_db()
     assert (milestone.title, milestone.amount) == ("Design v2", 12_500)
     assert "Was: 'Design', $100.00" in milestone.events.last().note
     with pytest.raises(MilestoneError):
         milestone_terms_apply(
-            milestone=milestone, actor=contract.client, title="x", deliverables="y", amount=0, due_at=due
+            milestone=milestone, actor=contract.client, title="x", deliverables="y", amount=0, due_date=due
         )

@@ -119,9 +119,10 @@ def test_timers_shown_on_the_page_follow_the_state():
         funded = milestone_in_state(S.FUNDED)
         submitted = milestone_in_state(S.SUBMITTED)
     now = START + dt.timedelta(hours=20)
-    assert [t.text for t in milestone_timers(milestone=funded, now=now)] == ["due in 9 days 4 hours"]
+    # The factory's milestone is due at the end of its date (START + 10 days) in the contract's zone, UTC
+    assert [t.text for t in milestone_timers(milestone=funded, now=now)] == ["due in 9 days 18 hours"]
     assert [t.text for t in milestone_timers(milestone=submitted, now=now)] == ["auto-release in 13 days 4 hours"]
-    late = START + dt.timedelta(days=10, hours=3)
+    late = START + dt.timedelta(days=10, hours=18)
     assert [t.text for t in milestone_timers(milestone=funded, now=late)] == ["overdue by 3 hours"]
     with time_machine.travel(START + dt.timedelta(days=1), tick=False):
         disputed = services.milestone_open_dispute(milestone=submitted, actor=submitted.contract.client, reason="x")

@@ -351,3 +351,37 @@ def test_a_refused_fund_many_form_does_not_write_the_card_number_back_into_the_p
     assert response.status_code == 400
     html = response.content.decode()
     assert 'name="card_number"' in html and TYPED_CARD not in html
+
+
+def test_the_release_form_shows_the_balance_and_a_card_pays_the_bonus_shortfall(client):
+    # Given a submitted $500 milestone whose client has nothing left after funding it
+    contract = funded_contract(balance=50_000)
+    milestone = milestone_in_state(S.SUBMITTED, contract=contract, amount=50_000)
+    client.force_login(contract.client)
+
+    # When the client opens the page
+    page = _page(client, milestone)
+
+    # Then the release form shows the balance beside the bonus field, and offers a card for the shortfall
+    html = page.content.decode()
+    release = html[html.index('class="action action-release"') :]
+    release = release[: release.index("</article>")]
+    assert 'data-testid="bonus-balance"' in release and "$0.00" in release
+    assert 'name="release-card_number"' in release
+
+    # When they release with a $25 bonus and the test card
+    response = client.post(
+        reverse("milestones:release", args=[milestone.pk]),
+        {
+            "release-form_token": _token(page, "release"),
+            "release-bonus": "25.00",
+            "release-card_number": "4242 4242 4242 4242",
+        },
+        follow=True,
+    )
+
+    # Then the payment is released with the bonus, the card having paid exactly the shortfall
+    assert "Payment released to the freelancer." in _messages(response)
+    totals = milestone_money_totals(milestone_ids=[milestone.pk])[milestone.pk]
+    assert (totals.released, totals.bonus) == (50_000, 2_500)
+    assert client_balance(user=contract.client, currency="USD") == 0

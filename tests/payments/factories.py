@@ -8,7 +8,7 @@ from contracts.models import Contract
 from milestones.models import Milestone, MilestoneState
 from payments.gateway import DemoCardGateway
 from payments.models import LedgerTransaction
-from payments.services import deposit
+from payments.services import deposit, payout_destination_set
 from tests.contracts.factories import ContractFactory
 from tests.milestones import factories as milestone_factories
 from tests.users.factories import ClientFactory
@@ -28,6 +28,12 @@ def deposit_for(user: Any, amount: int, *, currency: str = "USD", key: str | Non
     return deposit(
         user=user, amount=amount, currency=currency, card_number=SUCCESS_CARD, idempotency_key=key or uuid4().hex
     )
+
+
+def with_payout_destination(user: Any, *, holder: str = "Ada Lovelace", label: str = "TEST-ACCOUNT-1234") -> Any:
+    """Record the test gateway's payout destination for `user` (a payout needs one); returns the user."""
+    payout_destination_set(user=user, account_holder=holder, account_label=label)
+    return user
 
 
 def client_with_balance(amount: int, *, currency: str = "USD", **user_fields: Any) -> Any:

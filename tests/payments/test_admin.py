@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from payments.models import Account, Balance, EarningsLot, Entry, LedgerTransaction, Payout, PayoutStatus
 from payments.services import earnings_mature_due, escrow_release, payout_request
-from tests.payments.factories import deposit_for, funded_milestone
+from tests.payments.factories import deposit_for, funded_milestone, with_payout_destination
 from tests.users.factories import ClientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,7 @@ def requested_payout(settings) -> Payout:
     freelancer = milestone.contract.freelancer
     escrow_release(milestone=milestone, client=milestone.contract.client, freelancer=freelancer)
     earnings_mature_due()
+    with_payout_destination(freelancer)
     return payout_request(user=freelancer, amount=9_000, currency="USD", idempotency_key="admin-test")
 
 

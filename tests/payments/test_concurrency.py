@@ -32,7 +32,7 @@ from payments.services import (
 )
 from payments.verification import payments_verify
 from tests.contracts.factories import ContractFactory
-from tests.payments.factories import deposit_for, funded_milestone, milestone_in_state
+from tests.payments.factories import deposit_for, funded_milestone, milestone_in_state, with_payout_destination
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -247,6 +247,7 @@ def interleave(*, holder: Callable[[], Any], locker: Callable[[], Any]) -> dict[
 
 def released_lot() -> tuple[Any, EarningsLot]:
     milestone = milestone_in_state("released", amount=50_000)
+    with_payout_destination(milestone.contract.freelancer)
     return milestone.contract, EarningsLot.objects.get(milestone_id=milestone.pk)
 
 

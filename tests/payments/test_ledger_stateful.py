@@ -44,7 +44,7 @@ from payments.services import (
 from payments.verification import payments_verify
 from tests.contracts.factories import ContractFactory
 from tests.marketplace.factories import JobFactory, ProposalFactory
-from tests.payments.factories import SUCCESS_CARD, milestone_in_state
+from tests.payments.factories import SUCCESS_CARD, milestone_in_state, with_payout_destination
 from tests.users.factories import ClientFactory, FreelancerFactory
 
 START = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
@@ -60,7 +60,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self._traveller = time_machine.travel(START, tick=False)
         self._clock = self._traveller.start()
         self.clients = [ClientFactory(), ClientFactory()]
-        self.freelancers = [FreelancerFactory(), FreelancerFactory()]
+        self.freelancers = [with_payout_destination(FreelancerFactory()), with_payout_destination(FreelancerFactory())]
         self.contracts: dict[tuple[int, int], Any] = {}
         self.expected: dict[tuple, int] = defaultdict(int)
         self.milestones: dict[int, dict[str, Any]] = {}

@@ -50,6 +50,7 @@ from tests.payments.factories import (
     deposit_for,
     funded_milestone,
     milestone_in_state,
+    with_payout_destination,
 )
 from tests.users.factories import ClientFactory, FreelancerFactory, UserFactory
 
@@ -548,7 +549,7 @@ def freelancer_with_available(amount_in_escrow: int = 10_000):
         freelancer = milestone.contract.freelancer
         traveller.shift(dt.timedelta(days=30))
         earnings_mature_due()
-    return freelancer
+    return with_payout_destination(freelancer)
 
 
 def test_payout_request_then_complete(mailoutbox, django_capture_on_commit_callbacks):

@@ -11,7 +11,14 @@ from payments.models import LedgerTransaction, Payout
 from payments.selectors import client_balance
 from payments.services import escrow_release
 from payments.views import csv_cell_defuse
-from tests.payments.factories import DECLINED_CARD, NETWORK_ERROR_CARD, SUCCESS_CARD, deposit_for, funded_milestone
+from tests.payments.factories import (
+    DECLINED_CARD,
+    NETWORK_ERROR_CARD,
+    SUCCESS_CARD,
+    deposit_for,
+    funded_milestone,
+    with_payout_destination,
+)
 from tests.users.factories import TEST_PASSWORD, ClientFactory, FreelancerFactory
 
 pytestmark = pytest.mark.django_db
@@ -135,7 +142,7 @@ def freelancer_with_available_earnings(settings) -> object:
     from payments.services import earnings_mature_due
 
     earnings_mature_due()
-    return milestone.contract.freelancer
+    return with_payout_destination(milestone.contract.freelancer)
 
 
 def test_withdraw_asks_for_the_password_again_then_carries_on(client, settings):
@@ -268,3 +275,76 @@ def test_a_refused_add_funds_form_does_not_write_the_card_number_back_into_the_p
     assert 'name="add-card_number"' in html
     assert TYPED_CARD not in html
     assert not LedgerTransaction.objects.exists()
+
+
+def test_withdraw_says_when_earnings_become_available_before_asking_for_anything(client, settings):
+    # Given a freelancer whose only earnings are still pending (released today, held for days)
+    settings.EARNINGS_HOLD_DAYS = 5
+    milestone = funded_milestone(10_000)
+    escrow_release(milestone=milestone, client=milestone.contract.client, freelancer=milestone.contract.freelancer)
+    client.force_login(milestone.contract.freelancer)
+
+    # When they open the wallet
+    html = client.get(reverse("payments:wallet")).content.decode()
+
+    # Then it says nothing is available yet and when the next earnings are, and offers no withdraw form
+    assert 'data-testid="withdraw-nothing-available"' in html and "become available on" in html
+    assert 'name="withdraw-amount"' not in html
+
+
+def test_a_payout_needs_a_destination_which_is_saved_masked_and_shown_on_the_payout(client, settings):
+    # Given a freelancer with 90.00 available and no payout destination
+    settings.EARNINGS_HOLD_DAYS = 0
+    milestone = funded_milestone(10_000)
+    freelancer = milestone.contract.freelancer
+    escrow_release(milestone=milestone, client=milestone.contract.client, freelancer=freelancer)
+    from payments.services import earnings_mature_due
+
+    earnings_mature_due()
+    client.force_login(freelancer)
+    reauth = {"password": TEST_PASSWORD}
+
+    # When they open the wallet, and post a withdrawal anyway
+    html = client.get(reverse("payments:wallet")).content.decode()
+    response = client.post(reverse("payments:withdraw"), withdraw_form("50"))
+    refused = client.post(response["Location"], reauth, follow=True)
+
+    # Then the amount available is shown, no withdraw form is offered, and the withdrawal is refused plainly
+    assert 'data-testid="withdraw-available"' in html and "$90.00" in html
+    assert 'data-testid="withdraw-needs-destination"' in html and 'name="withdraw-amount"' not in html
+    assert any("Add a payout destination first" in m for m in messages_of(refused))
+    assert Payout.objects.count() == 0
+
+    # When they save a destination (after confirming their password) and withdraw
+    saved = client.post(
+        reverse("payments:payout_destination"),
+        {"destination-account_holder": "Ada Lovelace", "destination-account_label": "ACME-ACCOUNT-1234"},
+        follow=True,
+    )
+    client.post(reverse("payments:withdraw"), withdraw_form("50"), follow=True)
+
+    # Then the destination shows masked, never in full, and the payout carries it
+    page = saved.content.decode()
+    assert "Ada Lovelace, •••• 1234" in page and "ACME-ACCOUNT-1234" not in page
+    payout = Payout.objects.get()
+    assert (payout.amount, payout.destination_label) == (5_000, "Ada Lovelace, •••• 1234")
+    wallet = client.get(reverse("payments:wallet")).content.decode()
+    assert "<td>Ada Lovelace, •••• 1234</td>" in wallet
+
+
+def test_saving_a_payout_destination_asks_for_the_password_again(client):
+    # Given a freelancer signed in a while ago
+    freelancer = FreelancerFactory()
+    client.force_login(freelancer)
+    data = {"destination-account_holder": "Ada Lovelace", "destination-account_label": "ACC-9876"}
+
+    # When they save a destination
+    response = client.post(reverse("payments:payout_destination"), data)
+
+    # Then they are asked for their password first, and nothing is saved until they confirm
+    assert response.status_code == 302 and "/accounts/reauthenticate/" in response["Location"]
+    from payments.models import PayoutDestination
+
+    assert not PayoutDestination.objects.filter(user=freelancer).exists()
+    client.post(response["Location"], {"password": TEST_PASSWORD}, follow=True)
+    assert PayoutDestination.objects.get(user=freelancer).masked == "•••• 9876"
