@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_fsm",
+    "csp",
     # The project's apps, bottom layer first (see README "Architecture").
     "core",
     "users",
@@ -73,9 +74,25 @@ MIDDLEWARE = [
     "core.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "users.middleware.StaffMfaRequiredMiddleware",
 ]
+
+# Content-Security-Policy (django-csp 4): nothing inline, nothing from another origin. A response that
+# already carries the header keeps it (the deliverable download sets its own sandbox policy).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -203,6 +220,8 @@ JOB_MAX_BUDGET_MINOR = env.int("JOB_MAX_BUDGET_MINOR", default=1_000_000_000)
 MILESTONE_REVIEW_DAYS = env.int("MILESTONE_REVIEW_DAYS", default=14)
 # Each deliverable file: at most this many bytes, and only these extensions (lower case, no dot).
 DELIVERABLE_MAX_BYTES = env.int("DELIVERABLE_MAX_BYTES", default=25 * 1024 * 1024)
+# All the files of one submission together (checked while the upload streams in).
+DELIVERABLE_MAX_REQUEST_BYTES = env.int("DELIVERABLE_MAX_REQUEST_BYTES", default=100 * 1024 * 1024)
 DELIVERABLE_ALLOWED_EXTENSIONS = env.list(
     "DELIVERABLE_ALLOWED_EXTENSIONS",
     default=[

@@ -96,8 +96,9 @@ class SubmitForm(ActionForm):
         super().__init__(*args, **kwargs)
         extensions = sorted(settings.DELIVERABLE_ALLOWED_EXTENSIONS)
         mb = settings.DELIVERABLE_MAX_BYTES / (1024 * 1024)
+        total_mb = settings.DELIVERABLE_MAX_REQUEST_BYTES / (1024 * 1024)
         self.fields["files"].help_text = (
-            f"One or more files, up to {mb:g} MB each. Accepted: {', '.join(extensions)}. "
+            f"One or more files, up to {mb:g} MB each and {total_mb:g} MB in all. Accepted: {', '.join(extensions)}. "
             "Each file's size and SHA-256 are recorded as proof of delivery."
         )
         self.fields["files"].widget.attrs["accept"] = ",".join(f".{ext}" for ext in extensions)

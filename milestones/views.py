@@ -25,7 +25,7 @@ from milestones.errors import MilestoneError
 from milestones.models import Milestone, MilestoneAction
 from milestones.state_diagram import state_diagram_svg
 from milestones.transitions import TRANSITIONS
-from milestones.uploads import DeliverableSizeLimitHandler, oversized_uploads
+from milestones.uploads import DeliverableSizeLimitHandler, oversized_uploads, request_too_large
 from payments.errors import PaymentError
 from payments.selectors import client_balance, milestone_money_totals
 from users.http import AuthenticatedRequest
@@ -208,6 +208,10 @@ def _milestone_action(request: AuthenticatedRequest, pk: int, action: str) -> Ht
     meta = TRANSITIONS[action]
     milestone = _visible_milestone(request, pk)
     request.FILES  # noqa: B018 - parse the body now, so the size guard has seen every file
+    if request_too_large(request):
+        limit = filesizeformat(settings.DELIVERABLE_MAX_REQUEST_BYTES)
+        messages.error(request, f"These files together are larger than the {limit} limit; nothing was submitted.")
+        return redirect("milestones:detail", pk=milestone.pk)
     if dropped := oversized_uploads(request):
         limit = filesizeformat(settings.DELIVERABLE_MAX_BYTES)
         messages.error(request, f"“{dropped[0]}” is larger than the {limit} limit; nothing was submitted.")

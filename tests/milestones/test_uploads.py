@@ -207,6 +207,62 @@ def test_an_oversize_upload_is_dropped_while_it_is_read_and_the_form_says_why(cl
     _assert_nothing_changed(milestone, settings)
 
 
+def test_files_that_together_pass_the_request_cap_are_dropped_while_read_and_the_page_says_why(client, settings):
+    # Given a 1 KB per-file cap, a 1.5 KB cap on one request, and the freelancer on a funded milestone's page
+    settings.DELIVERABLE_MAX_BYTES = 1024
+    settings.DELIVERABLE_MAX_REQUEST_BYTES = 1536
+    milestone = milestone_in_state(S.FUNDED)
+    client.force_login(milestone.contract.freelancer)
+    page = client.get(reverse("milestones:detail", args=[milestone.pk]))
+    token = {a.name: f for a, f in page.context["actions"]}["submit"]["form_token"].value()
+
+    # When they post three files of 600 bytes each: every one under the per-file cap, 1,800 bytes in all
+    response = client.post(
+        reverse("milestones:submit", args=[milestone.pk]),
+        {
+            "submit-form_token": token,
+            "submit-message": "Here",
+            "submit-files": [
+                SimpleUploadedFile(f"part{i}.pdf", b"z" * 600, content_type="application/pdf") for i in range(3)
+            ],
+        },
+        follow=True,
+    )
+
+    # Then the upload was stopped, the page names the total limit, and nothing was stored or changed
+    assert "These files together are larger than the 1.5\xa0KB limit; nothing was submitted." in [
+        str(m) for m in response.context["messages"]
+    ]
+    _assert_nothing_changed(milestone, settings)
+
+
+def test_files_within_the_request_cap_are_accepted(client, settings):
+    # Given the same caps
+    settings.DELIVERABLE_MAX_BYTES = 1024
+    settings.DELIVERABLE_MAX_REQUEST_BYTES = 1536
+    milestone = milestone_in_state(S.FUNDED)
+    client.force_login(milestone.contract.freelancer)
+    page = client.get(reverse("milestones:detail", args=[milestone.pk]))
+    token = {a.name: f for a, f in page.context["actions"]}["submit"]["form_token"].value()
+
+    # When they post two files of 600 bytes (1,200 bytes in all)
+    client.post(
+        reverse("milestones:submit", args=[milestone.pk]),
+        {
+            "submit-form_token": token,
+            "submit-message": "Here",
+            "submit-files": [
+                SimpleUploadedFile(f"part{i}.pdf", b"z" * 600, content_type="application/pdf") for i in range(2)
+            ],
+        },
+    )
+
+    # Then the work is submitted with both files
+    milestone.refresh_from_db()
+    assert milestone.state == S.SUBMITTED
+    assert DeliverableFile.objects.count() == 2
+
+
 def test_actions_still_need_the_csrf_token(settings):
     from django.test import Client
 
