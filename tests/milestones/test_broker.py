@@ -71,10 +71,15 @@ def broker_url() -> str:
     return url if url.startswith(("redis://", "rediss://")) else "redis://127.0.0.1:6379/9"
 
 
+WORKER_APPLICATION_NAME = "milestone-broker-test-worker"
+
+
 def database_url() -> str:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    # Tagged, so the test waits for the workers' sessions only, not for other threads' (live servers, races).
+    return f"postgres://{db['USER']}{password}@{host}/{db['NAME']}?application_name={WORKER_APPLICATION_NAME}"
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float = POLL_TIMEOUT, what: str, interval: float = 0.1) -> None:
@@ -87,10 +92,11 @@ def wait_for(condition: Callable[[], bool], *, timeout: float = POLL_TIMEOUT, wh
 
 
 def other_backends() -> int:
-    """Connections to the test database other than this test's own (the workers')."""
+    """The workers' connections to the test database."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APPLICATION_NAME],
         )
         return cursor.fetchone()[0]
 
