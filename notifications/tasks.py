@@ -7,12 +7,14 @@ task redelivered after a worker died sends nothing twice.
 import smtplib
 
 from celery import shared_task
+from django.db import OperationalError
 
 from notifications import delivery
 
 
 @shared_task(
-    autoretry_for=(smtplib.SMTPException, OSError),
+    # A mail server that is unreachable, or a database that is briefly locked or down: try again later.
+    autoretry_for=(smtplib.SMTPException, OSError, OperationalError),
     retry_backoff=30,
     retry_backoff_max=3600,
     retry_jitter=True,
@@ -25,7 +27,7 @@ def notification_email_send(*, notification_id: int) -> str:
 
 
 @shared_task(
-    autoretry_for=(smtplib.SMTPException, OSError),
+    autoretry_for=(smtplib.SMTPException, OSError, OperationalError),
     retry_backoff=30,
     retry_backoff_max=3600,
     retry_jitter=True,

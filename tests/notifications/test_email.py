@@ -5,7 +5,7 @@ import threading
 from unittest import mock
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection
 
 from notifications.delivery import EmailOutcome, notification_email_deliver
 from notifications.kinds import MONEY_KINDS, NotificationKind
@@ -59,9 +59,10 @@ def test_a_failed_send_records_nothing_so_the_retry_sends_it(mailoutbox):
     assert len(mailoutbox) == 1
 
 
-def test_the_task_retries_on_smtp_and_os_errors_and_acks_late():
-    # Given the email task / Then it retries mail-server failures with backoff and is acknowledged after it ran
-    assert set(notification_email_send.autoretry_for) == {smtplib.SMTPException, OSError}
+def test_the_task_retries_on_smtp_os_and_database_errors_and_acks_late():
+    # Given the email task / Then it retries mail-server failures and a locked or unreachable database with
+    # backoff, and is acknowledged after it ran
+    assert set(notification_email_send.autoretry_for) == {smtplib.SMTPException, OSError, OperationalError}
     assert notification_email_send.retry_backoff and notification_email_send.max_retries == 10
     assert notification_email_send.acks_late is True
 
