@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "payments.ledger",
     "payments",
     "milestones",
+    "reputation",
     "marketplace",
     "contracts",
     "disputes",
@@ -295,6 +296,17 @@ MAX_PAYOUT_MINOR = env.int("MAX_PAYOUT_MINOR", default=10_000_000)
 CELERY_BEAT_SCHEDULE["payments-earnings-mature-due"] = {
     "task": "payments.tasks.earnings_mature_due_task",
     "schedule": crontab(minute=7),  # hourly
+}
+
+# --- Reputation ----------------------------------------------------------------------
+# Days after a contract ends in which each party may leave feedback; then what was left is published.
+FEEDBACK_WINDOW_DAYS = env.int("FEEDBACK_WINDOW_DAYS", default=14)
+# "Would work with them again" is shown only as a share, and only once this many answers exist,
+# so no single contract's private answer can be read off a profile.
+FEEDBACK_PRIVATE_MIN_ANSWERS = env.int("FEEDBACK_PRIVATE_MIN_ANSWERS", default=3)
+CELERY_BEAT_SCHEDULE["reputation-feedback-windows-close"] = {
+    "task": "reputation.tasks.feedback_windows_close_due",
+    "schedule": crontab(minute="9-59/15"),
 }
 
 # --- Security ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz/", core_views.healthz, name="healthz"),
     path("profile/", user_views.profile_edit, name="profile"),
     path("", include("marketplace.urls")),
+    path("", include("reputation.urls")),
     path("wallet/", include("payments.urls")),
     path("contracts/", include("contracts.urls")),
     path("milestones/", include("milestones.urls")),

@@ -5,11 +5,13 @@ Each job is looked up by its client and title first, so running the seed again a
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from contracts.models import Contract
-from contracts.services import change_request_propose, contract_message_post, proposal_accept
+from contracts.services import change_request_propose, contract_end, contract_message_post, proposal_accept
 from marketplace.models import Job
 from marketplace.services import (
     ProposalMilestoneTerms,
@@ -18,8 +20,12 @@ from marketplace.services import (
     proposal_submit,
     proposal_withdraw,
 )
+from milestones.demo import DEMO_CARD
+from milestones.services import milestone_fund, milestone_release, milestone_submit
 from milestones.terms import MilestoneTerms
-from users.models import User
+from payments.services import deposit
+from reputation.services import feedback_submit
+from users.models import Skill, User
 
 # The contract whose milestones `milestones.demo` moves into every state.
 EVERY_STATE_JOB_TITLE = "Company website (demo: a milestone in every state)"
@@ -225,5 +231,140 @@ def demo_marketplace_ensure(*, users: dict[str, User]) -> int:
                         due_date=first.due_date + dt.timedelta(days=30),
                     ),
                     note="You asked about this on our call.",
+                )
+    return created
+
+
+# --- Reputation: public profiles, finished contracts and their published feedback -------------
+
+DEMO_PROFILES: dict[str, dict[str, Any]] = {
+    "freelancer1": {
+        "headline": "Web designer and Django developer: accessible sites for small businesses",
+        "bio": "Ten years of building websites for bakeries, cafés and shops.\nI design in Figma, build in Django, "
+        "and hand over sites their owners can edit themselves.",
+        "skills": ("Web design", "Django", "Figma", "Accessibility", "Python"),
+        "portfolio_links": "https://example.com/fay/portfolio\nhttps://example.com/fay/case-study-bakery",
+    },
+    "freelancer2": {
+        "headline": "Logos, illustration and English-to-German translation",
+        "bio": "Illustrator and translator based in Berlin.",
+        "skills": ("Logo design", "Illustration", "Translation (English to German)"),
+        "portfolio_links": "https://example.com/femi",
+        "show_total_earned": False,
+    },
+    "freelancer3": {
+        "headline": "Data analyst: dashboards from your spreadsheets",
+        "skills": ("Data analysis", "PostgreSQL", "Python"),
+    },
+    "client1": {"headline": "Owner of a small bakery chain", "bio": "We hire for our website, menus and marketing."},
+    "client2": {"headline": "Sales lead at a coffee roaster"},
+}
+
+
+@dataclass(frozen=True)
+class DemoFinishedContract:
+    client: str
+    freelancer: str
+    title: str
+    skills: tuple[str, ...]
+    rows: tuple[tuple[str, int], ...]  # title, amount (minor units)
+    client_feedback: tuple[int, int, int, bool, str] | None
+    freelancer_feedback: tuple[int, int, int, bool, str] | None
+
+
+DEMO_FINISHED: tuple[DemoFinishedContract, ...] = (
+    DemoFinishedContract(
+        client="client2",
+        freelancer="freelancer1",
+        title="Landing page for our new espresso blend (demo: ended, feedback published)",
+        skills=("Web design", "Copywriting"),
+        rows=(("Design", 60_000), ("Build and launch", 90_000)),
+        client_feedback=(5, 5, 4, True, "Fay understood the brief at once and delivered a page our customers love."),
+        freelancer_feedback=(
+            5,
+            4,
+            5,
+            True,
+            "Clear brief, quick answers, paid the same day. Would work together again.",
+        ),
+    ),
+    DemoFinishedContract(
+        client="client1",
+        freelancer="freelancer2",
+        title="Illustrated birthday card (demo: ended, one feedback still hidden)",
+        skills=("Illustration",),
+        rows=(("Card illustration", 20_000),),
+        client_feedback=(4, 5, 5, True, "Lovely illustration, delivered early."),
+        freelancer_feedback=None,
+    ),
+)
+
+
+def demo_profiles_ensure(*, users: dict[str, User]) -> None:
+    """Headlines, bios, skills and portfolio links for the demo people (set each run; nothing else changes)."""
+    for name, fields in DEMO_PROFILES.items():
+        user = users[name]
+        data = dict(fields)
+        skills = data.pop("skills", ())
+        for attribute, value in data.items():
+            setattr(user, attribute, value)
+        user.save(update_fields=list(data))
+        user.skills.set(Skill.objects.filter(name__in=skills))
+
+
+def demo_reputation_ensure(*, users: dict[str, User]) -> int:
+    """Finished demo contracts: work paid, the contract ended, feedback left through the services. Idempotent."""
+    demo_profiles_ensure(users=users)
+    created = 0
+    today = timezone.now().date()
+    for spec in DEMO_FINISHED:
+        client, freelancer = users[spec.client], users[spec.freelancer]
+        if Job.objects.filter(client=client, title=spec.title).exists():
+            continue
+        created += 1
+        job = job_create(
+            client=client,
+            title=spec.title,
+            description="A small, finished piece of work, kept to show profiles, records and feedback.",
+            budget=sum(amount for _title, amount in spec.rows),
+            currency="USD",
+            category="design",
+            skills=list(Skill.objects.filter(name__in=spec.skills)),
+        )
+        proposal = proposal_submit(
+            job=job,
+            freelancer=freelancer,
+            cover_letter="I'd love to do this.\nHere is my plan, one milestone per step.",
+            milestones=[
+                ProposalMilestoneTerms(
+                    title=title, deliverables=f"{title}: files", amount=amount, due_date=today + dt.timedelta(days=14)
+                )
+                for title, amount in spec.rows
+            ],
+        )
+        contract = proposal_accept(proposal=proposal, actor=client)
+        deposit(
+            user=client,
+            amount=sum(amount for _title, amount in spec.rows),
+            currency="USD",
+            card_number=DEMO_CARD,
+            idempotency_key=f"demo-reputation:{job.pk}",
+        )
+        for milestone in contract.milestones.order_by("position"):
+            milestone.contract = contract
+            milestone = milestone_fund(milestone=milestone, actor=client)
+            work = ContentFile(f"# {milestone.title}\n\nThe finished work.\n".encode(), name="delivery.md")
+            milestone = milestone_submit(milestone=milestone, actor=freelancer, message="Here it is.", files=[work])
+            milestone_release(milestone=milestone, actor=client, note="Thank you!")
+        contract = contract_end(contract=contract, actor=client, note="All done.")
+        for author, values in ((client, spec.client_feedback), (freelancer, spec.freelancer_feedback)):
+            if values is not None:
+                quality, communication, reliability, again, comment = values
+                feedback_submit(
+                    contract=contract,
+                    author=author,
+                    ratings={"quality": quality, "communication": communication, "reliability": reliability},
+                    comment=comment,
+                    would_work_again=again,
                 )
     return created

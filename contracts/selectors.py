@@ -15,6 +15,7 @@ from milestones.models import ACTIVE_STATES, AGREED_STATES, Milestone, Milestone
 from milestones.selectors import milestone_is_overdue
 from milestones.transitions import PAGE_TRANSITIONS, TRANSITIONS
 from payments.selectors import EarningsSummary, earnings_currencies, earnings_summary, milestone_money_totals
+from reputation.selectors import ContractFeedback, contract_feedback
 from users.models import User
 
 
@@ -70,6 +71,8 @@ class ContractPage:
     messages: list[ContractMessage]
     change_requests: list[ChangeRequest]
     end_blockers: list[Milestone] = field(default_factory=list)
+    # The viewer's view of the feedback once the contract ended (parties only).
+    feedback: ContractFeedback | None = None
 
     @property
     def fundable_count(self) -> int:
@@ -181,6 +184,7 @@ def contract_page(*, contract: Contract, viewer: User | AnonymousUser) -> Contra
         messages=list(ContractMessage.objects.filter(contract=contract).select_related("author")),
         change_requests=change_requests,
         end_blockers=[m for m in milestones if m.holds_escrow],
+        feedback=None if contract.is_active else contract_feedback(contract=contract, viewer=viewer),
     )
 
 

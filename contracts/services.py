@@ -28,6 +28,7 @@ from milestones.terms import MilestoneTerms, due_at_from_date, due_date_display,
 from notifications.kinds import NotificationKind
 from notifications.services import notify
 from payments.errors import PaymentError
+from reputation.services import feedback_window_open
 from users.models import User
 
 MESSAGE_MAX_LENGTH = 5000
@@ -410,6 +411,8 @@ def contract_end(*, contract: Contract, actor: User, note: str = "") -> Contract
         body=f"{why}.",
         link=_contract_url(contract),
     )
+    # Both parties are asked for feedback, each about the other (double-blind until both are in).
+    feedback_window_open(contract=contract, now=contract.ended_at)
     return contract
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:contract_id>/changes/<int:change_id>/decline/", views.change_decline, name="change_decline"),
     path("<int:contract_id>/changes/<int:change_id>/withdraw/", views.change_withdraw, name="change_withdraw"),
     path("<int:contract_id>/end/", views.contract_end, name="end"),
+    path("<int:contract_id>/feedback/", views.contract_feedback, name="feedback"),
     path("<int:contract_id>/fund/", views.contract_fund_milestones, name="fund_milestones"),
     path("proposals/<int:proposal_id>/accept/", views.proposal_accept, name="proposal_accept"),
 ]

@@ -24,6 +24,10 @@ from milestones.models import Milestone
 from milestones.services import milestone_fund_many
 from payments.errors import PaymentError
 from payments.selectors import client_balance
+from reputation.errors import FeedbackError
+from reputation.forms import FeedbackForm
+from reputation.selectors import contract_feedback as contract_feedback_for
+from reputation.services import feedback_submit
 from users.http import AuthenticatedRequest
 
 
@@ -46,15 +50,51 @@ def _back(contract: Contract, anchor: str = "") -> HttpResponse:
     return response
 
 
-@login_required
-def contract_detail(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
-    contract = _contract_or_404(request, contract_id)
+def _render_contract(
+    request: AuthenticatedRequest, contract: Contract, *, feedback_form: FeedbackForm | None = None
+) -> HttpResponse:
+    page = selectors.contract_page(contract=contract, viewer=request.user)
+    if feedback_form is None and page.feedback is not None and page.feedback.can_leave:
+        feedback_form = FeedbackForm(criteria=page.feedback.criteria)
     context = {
-        "page": selectors.contract_page(contract=contract, viewer=request.user),
+        "page": page,
         "message_form": MessageForm(),
         "decision_form": DecisionNoteForm(),
+        "feedback_form": feedback_form,
     }
-    return render(request, "contracts/contract_detail.html", context)
+    return render(request, "contracts/contract_detail.html", context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def contract_detail(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
+    return _render_contract(request, _contract_or_404(request, contract_id))
+
+
+@require_POST
+@login_required
+def contract_feedback(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
+    """A party leaves their feedback about the other; it is final once sent."""
+    contract = _contract_or_404(request, contract_id)
+    page_feedback = contract_feedback_for(contract=contract, viewer=request.user)
+    if page_feedback is None:
+        messages.error(request, "Only the contract's parties can leave feedback, once the contract has ended.")
+        return _back(contract)
+    form = FeedbackForm(request.POST, criteria=page_feedback.criteria)
+    if not form.is_valid():
+        return _render_contract(request, contract, feedback_form=form)
+    try:
+        feedback_submit(
+            contract=contract,
+            author=request.user,
+            ratings=form.ratings(),
+            comment=form.cleaned_data["comment"],
+            would_work_again=form.would_work_again_answer(),
+        )
+    except FeedbackError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Thank you: your feedback is in. It is published with theirs, never before.")
+    return _back(contract, "feedback")
 
 
 @login_required

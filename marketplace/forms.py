@@ -8,7 +8,8 @@ from django.conf import settings
 from core.forms import AmountField, FutureDateField, OneTimeTokenForm, SingleLineCharField
 from core.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS, AmountError, parse_amount
 from marketplace.models import Job
-from marketplace.services import ProposalMilestoneTerms
+from marketplace.services import JOB_MAX_SKILLS, ProposalMilestoneTerms
+from users.models import Skill
 
 
 class JobForm(OneTimeTokenForm):
@@ -18,8 +19,14 @@ class JobForm(OneTimeTokenForm):
     budget = AmountField(maximum_setting="JOB_MAX_BUDGET_MINOR", help_text="For example 2,500 or 2500.00.")
     category = forms.ChoiceField(choices=[("", "No category"), *Job.Category.choices], required=False)
     deadline = FutureDateField(required=False, help_text="Optional: when the whole job should be done.")
+    skills = forms.ModelMultipleChoiceField(
+        queryset=Skill.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=f"Optional, up to {JOB_MAX_SKILLS}: freelancers filter jobs by skill.",
+    )
 
-    field_order = ["title", "description", "currency", "budget", "category", "deadline", "form_token"]
+    field_order = ["title", "description", "currency", "budget", "category", "skills", "deadline", "form_token"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -35,6 +42,7 @@ class JobSearchForm(forms.Form):
     budget_max = forms.CharField(required=False, max_length=32, label="Budget up to")
     category = forms.ChoiceField(choices=[("", "Any category"), *Job.Category.choices], required=False)
     currency = forms.ChoiceField(choices=[("", "Any currency"), *CURRENCY_CHOICES], required=False)
+    skill = forms.ModelChoiceField(queryset=Skill.objects.all(), required=False, empty_label="Any skill")
 
     def _clean_budget(self, name: str) -> int | None:
         text = (self.cleaned_data.get(name) or "").strip()

@@ -21,8 +21,9 @@ from milestones.errors import MilestoneError
 from milestones.terms import MilestoneTerms, due_at_from_date, due_date_display, milestone_terms_validate
 from notifications.kinds import NotificationKind
 from notifications.services import notify
-from users.models import User
+from users.models import Skill, User
 
+JOB_MAX_SKILLS = 8
 DECLINED_BECAUSE_HIRED = "The client hired another freelancer for this job."
 DECLINED_BECAUSE_CLOSED = "The client closed this job without hiring."
 ALREADY_SENT = "That form was already sent; nothing was done twice."
@@ -59,6 +60,7 @@ def job_create(
     currency: str,
     category: str = "",
     deadline: date | None = None,
+    skills: Sequence[Skill] = (),
     form_token: uuid.UUID | None = None,
 ) -> Job:
     """A client posts a job; it is open for proposals until they close it or accept one.
@@ -81,6 +83,8 @@ def job_create(
         raise JobError("Choose one of the listed categories.")
     if deadline is not None and deadline < timezone.now().date():
         raise JobError("The deadline can't be in the past.")
+    if len(skills) > JOB_MAX_SKILLS:
+        raise JobError(f"Choose at most {JOB_MAX_SKILLS} skills.")
     try:
         with transaction.atomic():
             job = Job.objects.create(
@@ -95,6 +99,7 @@ def job_create(
             )
     except IntegrityError as exc:
         raise JobError(ALREADY_SENT) from exc
+    job.skills.set(skills)
     job_event_record(job=job, actor=client, action=JobEvent.Action.POSTED)
     return job
 

@@ -38,6 +38,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
             "budget_max": data["budget_max"],
             "category": data["category"],
             "currency": data["currency"],
+            "skill": data["skill"],
         }
     page = Paginator(selectors.job_search(**filters), JOBS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -59,6 +60,7 @@ def job_create(request: AuthenticatedRequest) -> HttpResponse:
                 currency=data["currency"],
                 category=data["category"],
                 deadline=data["deadline"],
+                skills=list(data["skills"]),
                 form_token=data["form_token"],
             )
         except MarketplaceError as exc:

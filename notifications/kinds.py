@@ -17,6 +17,8 @@ class NotificationKind(models.TextChoices):
     REVIEW_REMINDER = "review_reminder", "A submission waits for your review"
     DUE_REMINDER = "due_reminder", "A milestone is due"
     PAYOUT = "payout", "A payout was settled"
+    FEEDBACK_REQUESTED = "feedback_requested", "Feedback is asked for after a contract"
+    FEEDBACK_PUBLISHED = "feedback_published", "Feedback on a contract was published"
 
 
 # Kinds that move or promise money: always emailed at once, whatever the user's preferences.

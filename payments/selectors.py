@@ -175,3 +175,31 @@ def statement_for_user(*, user: User) -> QuerySet[Entry]:
 
 def payouts_for_user(*, user: User, limit: int = 20) -> list[Payout]:
     return list(Payout.objects.filter(user=user).order_by("-requested_at", "-pk")[:limit])
+
+
+def earned_totals(*, user_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """What each freelancer was ever paid, per currency: their share of releases, splits and bonuses.
+
+    Every such payment credits the freelancer's pending earnings once (maturing and payouts move
+    it on, never back), so the credits to that account are the total earned. One query.
+    """
+    ids = list(dict.fromkeys(user_ids))
+    totals: dict[int, dict[str, int]] = {user_id: {} for user_id in ids}
+    rows = (
+        Entry.objects.filter(
+            account__kind=K.PENDING_EARNINGS, account__user_id__in=ids, direction=EntryDirection.CREDIT
+        )
+        .values("account__user_id", "account__currency")
+        .annotate(total=Sum("amount"))
+        .values_list("account__user_id", "account__currency", "total")
+        .order_by("account__user_id", "account__currency")
+    )
+    for user_id, currency, total in rows:
+        totals[user_id][currency] = total
+    return totals
+
+
+def split_transactions(*, milestone_ids: Iterable[int] | None = None) -> QuerySet[LedgerTransaction]:
+    """Escrow splits (part to the freelancer, the rest back), optionally of some milestones."""
+    splits = LedgerTransaction.objects.filter(kind=T.SPLIT)
+    return splits if milestone_ids is None else splits.filter(milestone_id__in=list(milestone_ids))

@@ -4,10 +4,15 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from users.models import User
+from users.models import Skill, User
 
 # Who may grant power: only a superuser changes these, on anyone (themselves included).
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
 
 
 @admin.register(User)
@@ -16,9 +21,14 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "display_name", "is_client", "is_freelancer", "is_staff", "date_joined"]
     list_filter = ["is_client", "is_freelancer", "is_staff", "is_active"]
     search_fields = ["email", "display_name"]
+    filter_horizontal = ["groups", "user_permissions", "skills"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("display_name", "timezone", "is_client", "is_freelancer")}),
+        (
+            "Public profile",
+            {"fields": ("headline", "bio", "skills", "portfolio_links", "show_total_earned")},
+        ),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

@@ -3,9 +3,12 @@
 from typing import Any
 
 from django import forms
+from django.core.validators import URLValidator
 from django.http import HttpRequest
 
-from users.models import TIMEZONE_CHOICES, User
+from users.models import PORTFOLIO_MAX_LINKS, TIMEZONE_CHOICES, Skill, User
+
+BIO_MAX_LENGTH = 3000
 
 
 class RolesMixin(forms.Form):
@@ -42,6 +45,52 @@ class SignupProfileForm(RolesMixin):
 
 
 class ProfileForm(RolesMixin, forms.ModelForm):
+    skills = forms.ModelMultipleChoiceField(
+        queryset=Skill.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Choose every skill you offer; clients filter jobs and freelancers by them.",
+    )
+    bio = forms.CharField(
+        required=False,
+        max_length=BIO_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="A few paragraphs about your work and experience.",
+    )
+    portfolio_links = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Portfolio links",
+        help_text=f"Up to {PORTFOLIO_MAX_LINKS} web addresses (https://…), one per line.",
+    )
+
     class Meta:
         model = User
-        fields = ["display_name", "timezone", "is_client", "is_freelancer"]
+        fields = [
+            "display_name",
+            "timezone",
+            "is_client",
+            "is_freelancer",
+            "headline",
+            "bio",
+            "skills",
+            "portfolio_links",
+            "show_total_earned",
+        ]
+
+    def clean_headline(self) -> str:
+        return " ".join((self.cleaned_data.get("headline") or "").split())
+
+    def clean_portfolio_links(self) -> str:
+        lines = [line.strip() for line in (self.cleaned_data.get("portfolio_links") or "").splitlines()]
+        links = [line for line in lines if line]
+        if len(links) > PORTFOLIO_MAX_LINKS:
+            raise forms.ValidationError(f"List at most {PORTFOLIO_MAX_LINKS} links.")
+        # Only web addresses: a `javascript:` or `data:` link would run in the reader's browser.
+        check = URLValidator(schemes=["http", "https"])
+        for link in links:
+            try:
+                check(link)
+            except forms.ValidationError as exc:
+                raise forms.ValidationError(f"“{link[:80]}” is not a web address (https://…).") from exc
+        return "\n".join(links)

@@ -49,6 +49,24 @@ class UserManager(BaseUserManager["User"]):
         return user
 
 
+PORTFOLIO_MAX_LINKS = 5
+
+
+class Skill(models.Model):
+    """One entry of the shared skill list: freelancers choose theirs from it, jobs ask for some of it.
+
+    A starter list comes with migration 0004; staff keep the list in admin.
+    """
+
+    name = models.CharField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class User(AbstractUser):
     username = None  # type: ignore[assignment]
     first_name = None  # type: ignore[assignment]
@@ -58,6 +76,17 @@ class User(AbstractUser):
     timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
     is_client = models.BooleanField("acts as client", default=True)
     is_freelancer = models.BooleanField("acts as freelancer", default=False)
+    # The public profile (/freelancers/<id>/, /clients/<id>/); the record beside it is computed, never typed.
+    headline = models.CharField(max_length=120, blank=True, help_text="One line: what you do best.")
+    bio = models.TextField(blank=True, help_text="A few paragraphs about your work and experience.")
+    skills = models.ManyToManyField(Skill, blank=True, related_name="users")
+    # One address per line, at most PORTFOLIO_MAX_LINKS; checked by the profile form.
+    portfolio_links = models.TextField(blank=True)
+    show_total_earned = models.BooleanField(
+        "show my total earned on my profile",
+        default=True,
+        help_text="Your other figures are always shown; only the amount can be hidden.",
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -75,6 +104,10 @@ class User(AbstractUser):
     @property
     def is_system_actor(self) -> bool:
         return self.email == SYSTEM_ACTOR_EMAIL
+
+    @property
+    def portfolio_urls(self) -> list[str]:
+        return [line.strip() for line in self.portfolio_links.splitlines() if line.strip()]
 
     def get_full_name(self) -> str:
         return self.display_name

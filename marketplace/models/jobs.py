@@ -27,6 +27,8 @@ class Job(models.Model):
     budget = models.BigIntegerField(help_text="Budget in minor units (cents).")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
     deadline = models.DateField(null=True, blank=True)
+    # From the shared skill list (users.Skill): freelancers who list one find the job by it.
+    skills = models.ManyToManyField("users.Skill", blank=True, related_name="jobs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)

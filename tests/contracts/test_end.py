@@ -51,9 +51,13 @@ def test_either_party_ends_and_open_milestones_are_closed_with_a_note(
     assert proposed.events.last().action == expected
     change.refresh_from_db()
     assert change.status == ChangeRequest.Status.DECLINED
-    # And the other party is told
+    # And the other party is told, and both are asked for feedback (reputation.services.feedback_window_open)
     other = contract.freelancer if who == "client" else contract.client
-    assert [m.to for m in mailoutbox] == [[other.email]]
+    ended = [m for m in mailoutbox if "has ended" in m.subject]
+    asked = [m for m in mailoutbox if "Leave feedback" in m.subject]
+    assert [m.to for m in ended] == [[other.email]]
+    assert sorted(m.to[0] for m in asked) == sorted([contract.client.email, contract.freelancer.email])
+    assert len(mailoutbox) == 3
 
 
 def test_a_contract_with_money_in_escrow_cannot_end_and_nothing_changes(client):

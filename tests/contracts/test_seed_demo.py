@@ -7,6 +7,8 @@ from contracts.demo import DEMO_JOBS, EVERY_STATE_JOB_TITLE
 from contracts.models import ChangeRequest, Contract, ContractMessage
 from marketplace.models import Job, Proposal
 from milestones.models import MilestoneState
+from reputation.models import Feedback, FeedbackWindow
+from users.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +20,8 @@ def _counts() -> tuple[int, ...]:
         Contract.objects.count(),
         ContractMessage.objects.count(),
         ChangeRequest.objects.count(),
+        FeedbackWindow.objects.count(),
+        Feedback.objects.count(),
     )
 
 
@@ -44,3 +48,23 @@ def test_seed_demo_creates_jobs_proposals_and_contracts_idempotently():
     before = _counts()
     call_command("seed_demo")
     assert _counts() == before
+
+
+def test_seed_demo_shows_profiles_with_records_and_published_feedback(client):
+    # When the seed runs
+    call_command("seed_demo")
+    fay = User.objects.get(email="freelancer1@example.com")
+    client.force_login(User.objects.get(email="client1@example.com"))
+    # Then the freelancer has a profile with skills, a record and the client's published feedback
+    page = client.get(f"/freelancers/{fay.pk}/").content.decode()
+    assert fay.headline in page and "Django" in page and "https://example.com/fay/portfolio" in page
+    assert 'data-figure="contracts_completed">1<' in page and 'data-figure="milestones_released">' in page
+    assert "delivered a page our customers love" in page
+    # And the client of that contract shows the freelancer's feedback about them, published together
+    page = client.get(f"/clients/{User.objects.get(email='client2@example.com').pk}/").content.decode()
+    assert "paid the same day" in page
+    # And a contract where only the client left feedback keeps it hidden until the window closes
+    hidden = FeedbackWindow.objects.get(contract__title__startswith="Illustrated birthday card")
+    assert hidden.published_at is None and hidden.feedback.count() == 1
+    femi = User.objects.get(email="freelancer2@example.com")
+    assert "Lovely illustration" not in client.get(f"/freelancers/{femi.pk}/").content.decode()

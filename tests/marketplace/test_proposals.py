@@ -268,9 +268,9 @@ def test_the_client_compares_proposals_by_total_count_and_due_dates(client):
     # When the client opens the comparison
     response = client.get(reverse("marketplace:job_proposals", args=[job.pk]))
     # Then each shows its total, number of rows and first and last due date, cheapest first
-    rows = [(p.pk, p.total, p.milestone_count) for p in response.context["proposals"]]
+    rows = [(r.proposal.pk, r.proposal.total, r.proposal.milestone_count) for r in response.context["proposals"]]
     assert rows == [(cheap.pk, 20_000, 2), (dear.pk, 90_000, 1)]
-    first = response.context["proposals"][0]
+    first = response.context["proposals"][0].proposal
     assert (first.last_due - first.first_due).days == 7
     assert "$200.00" in response.content.decode()
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
 
-from contracts.demo import demo_every_state_contract, demo_marketplace_ensure
+from contracts.demo import demo_every_state_contract, demo_marketplace_ensure, demo_reputation_ensure
 from milestones.demo import demo_milestones_ensure
 from payments.demo import demo_balances_ensure
 from users.models import User
@@ -61,6 +61,8 @@ class Command(BaseCommand):
             demo_marketplace_ensure(users=users)
         # A contract with a milestone in every state, moved there through the services.
         demo_milestones_ensure(contract=demo_every_state_contract(users=users))
+        # Profiles, finished contracts and their feedback (published, and one still hidden).
+        demo_reputation_ensure(users=users)
 
     def handle(self, *args: Any, **options: Any) -> None:
         # The demo's notification emails would bury the logins below; nobody reads them.
