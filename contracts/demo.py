@@ -300,6 +300,15 @@ DEMO_FINISHED: tuple[DemoFinishedContract, ...] = (
 )
 
 
+# An open job that asks for skills, so the job list's skill filter finds something.
+DEMO_SKILLED_JOB = (
+    "client1",
+    "Accessibility check of our online shop",
+    "Test our shop with a screen reader and a keyboard, and list what to fix, most important first.",
+    ("Accessibility", "Web design"),
+)
+
+
 def demo_profiles_ensure(*, users: dict[str, User]) -> None:
     """Headlines, bios, skills and portfolio links for the demo people (set each run; nothing else changes)."""
     for name, fields in DEMO_PROFILES.items():
@@ -317,6 +326,18 @@ def demo_reputation_ensure(*, users: dict[str, User]) -> int:
     demo_profiles_ensure(users=users)
     created = 0
     today = timezone.now().date()
+    owner, title, description, skills = DEMO_SKILLED_JOB
+    if not Job.objects.filter(client=users[owner], title=title).exists():
+        created += 1
+        job_create(
+            client=users[owner],
+            title=title,
+            description=description,
+            budget=80_000,
+            currency="USD",
+            category="development",
+            skills=list(Skill.objects.filter(name__in=skills)),
+        )
     for spec in DEMO_FINISHED:
         client, freelancer = users[spec.client], users[spec.freelancer]
         if Job.objects.filter(client=client, title=spec.title).exists():

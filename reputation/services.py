@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.links import absolute_url
+from core.times import moment_display
 from notifications.kinds import NotificationKind
 from notifications.services import notify
 from reputation.errors import FeedbackError
@@ -31,10 +32,6 @@ def _feedback_link(contract: "Contract") -> str:
     return absolute_url("contracts:detail", contract.pk) + "#feedback"
 
 
-def _date_text(moment: datetime) -> str:
-    return f"{moment:%d %b %Y, %H:%M} UTC"
-
-
 def feedback_window_open(*, contract: "Contract", now: datetime | None = None) -> FeedbackWindow:
     """Open the contract's feedback window (once) and ask both parties; called as the contract ends."""
     now = now or timezone.now()
@@ -43,17 +40,20 @@ def feedback_window_open(*, contract: "Contract", now: datetime | None = None) -
         defaults={"opened_at": now, "closes_at": now + timedelta(days=settings.FEEDBACK_WINDOW_DAYS)},
     )
     if created:
-        notify(
-            recipients=[contract.client, contract.freelancer],
-            kind=NotificationKind.FEEDBACK_REQUESTED,
-            subject=f"How did “{contract.title}” go? Leave feedback",
-            body=(
-                f"Rate the other party by {_date_text(window.closes_at)}. Neither of you sees the other's "
-                "feedback until both have left theirs or the time is up; then both are published together."
-            ),
-            link=_feedback_link(contract),
-            about=("contract", contract.pk),
-        )
+        # One notice each: the deadline reads in each recipient's own time zone.
+        for recipient in (contract.client, contract.freelancer):
+            notify(
+                recipients=[recipient],
+                kind=NotificationKind.FEEDBACK_REQUESTED,
+                subject=f"How did “{contract.title}” go? Leave feedback",
+                body=(
+                    f"Rate the other party by {moment_display(window.closes_at, recipient.timezone)}. Neither of "
+                    "you sees the other's feedback until both have left theirs or the time is up; then both are "
+                    "published together."
+                ),
+                link=_feedback_link(contract),
+                about=("contract", contract.pk),
+            )
     return window
 
 
@@ -128,8 +128,8 @@ def feedback_submit(
             kind=NotificationKind.FEEDBACK_REQUESTED,
             subject=f"{author} left feedback on “{contract.title}”",
             body=(
-                f"Leave yours by {_date_text(window.closes_at)} to see theirs: both are published together "
-                "once you have, or when the time is up."
+                f"Leave yours by {moment_display(window.closes_at, subject.timezone)} to see theirs: both are "
+                "published together once you have, or when the time is up."
             ),
             link=_feedback_link(contract),
             about=("contract", contract.pk),

@@ -49,7 +49,7 @@ class ProfileForm(RolesMixin, forms.ModelForm):
         queryset=Skill.objects.all(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Choose every skill you offer; clients filter jobs and freelancers by them.",
+        help_text="Choose every skill you offer; they show on your profile, and the job list filters by skill.",
     )
     bio = forms.CharField(
         required=False,
