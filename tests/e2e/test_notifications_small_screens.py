@@ -21,7 +21,7 @@ def test_the_list_and_the_preferences_fit_a_phone(page: Page, live_server) -> No
     # Given a user with a page and a half of notices, one with a very long unbroken subject
     user = UserFactory()
     for n in range(25):
-        notice_for(user, subject=f"Milestone {n} was funded", kind=NotificationKind.MILESTONE_CHANGED)
+        notice_for(user, subject=f"Milestone {n} was funded", kind=NotificationKind.MILESTONE_FUNDED)
     notice_for(user, subject="Supercalifragilistic" * 8)
     session = Client()
     session.force_login(user)
