@@ -50,7 +50,7 @@ def test_the_list_and_the_preferences_fit_a_phone(page: Page, live_server) -> No
     page.goto(f"{live_server.url}/notifications/preferences/")
     # Then the page fits too and every checkbox is labelled, money kinds checked and disabled
     assert page.evaluate(PAGE_OVERFLOW_PX) <= 0
-    payouts = page.get_by_label("A payout was settled")
+    payouts = page.get_by_label("A withdrawal was paid or failed")
     expect(payouts).to_be_checked()
     expect(payouts).to_be_disabled()
     page.get_by_label("A message on a contract").uncheck()
