@@ -10,6 +10,8 @@ from secrets import token_urlsafe
 import environ
 from celery.schedules import crontab
 
+from core.durations import duration_parse, durations_parse
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("MILESTONE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -220,8 +222,27 @@ MILESTONE_MAX_AMOUNT_MINOR = env.int("MILESTONE_MAX_AMOUNT_MINOR", default=100_0
 JOB_MAX_BUDGET_MINOR = env.int("JOB_MAX_BUDGET_MINOR", default=1_000_000_000)
 
 # --- Milestones ----------------------------------------------------------------------
-# Days a client has to review a submission before it is released automatically.
-MILESTONE_REVIEW_DAYS = env.int("MILESTONE_REVIEW_DAYS", default=14)
+# Periods are a number and a unit ("90s", "10m", "2h", "14d", core/durations.py), so a demo can run
+# the timers in minutes (README: Demo timers).
+# How long a client has to review a submission before it is released automatically.
+MILESTONE_REVIEW_PERIOD = duration_parse(
+    env.str("MILESTONE_REVIEW_PERIOD", default="14d"), name="MILESTONE_REVIEW_PERIOD"
+)
+# The client's three review reminders: this long before the automatic release, longest first.
+MILESTONE_REVIEW_REMINDERS = durations_parse(
+    env.str("MILESTONE_REVIEW_REMINDERS", default="7d,3d,1d"), name="MILESTONE_REVIEW_REMINDERS", count=3
+)
+# The freelancer's two due-date reminders before funded work is due (a third comes once it is overdue).
+MILESTONE_DUE_REMINDERS = durations_parse(
+    env.str("MILESTONE_DUE_REMINDERS", default="48h,24h"), name="MILESTONE_DUE_REMINDERS", count=2
+)
+# How often beat sweeps for auto-releases and review reminders, and for due-date reminders.
+MILESTONE_RELEASE_SWEEP_EVERY = duration_parse(
+    env.str("MILESTONE_RELEASE_SWEEP_EVERY", default="5m"), name="MILESTONE_RELEASE_SWEEP_EVERY"
+)
+MILESTONE_DUE_SWEEP_EVERY = duration_parse(
+    env.str("MILESTONE_DUE_SWEEP_EVERY", default="15m"), name="MILESTONE_DUE_SWEEP_EVERY"
+)
 # Each deliverable file: at most this many bytes, and only these extensions (lower case, no dot).
 DELIVERABLE_MAX_BYTES = env.int("DELIVERABLE_MAX_BYTES", default=25 * 1024 * 1024)
 # All the files of one submission together (checked while the upload streams in).
@@ -266,15 +287,15 @@ CELERY_BEAT_SCHEDULE = {
     # Milestone timers (README: Timers): auto-release and review reminders every 5 minutes, due dates every 15.
     "milestones-auto-release-due": {
         "task": "milestones.tasks.milestones_auto_release_due",
-        "schedule": crontab(minute="*/5"),
+        "schedule": MILESTONE_RELEASE_SWEEP_EVERY,
     },
     "milestones-review-reminders": {
         "task": "milestones.tasks.milestones_review_reminders_send",
-        "schedule": crontab(minute="1-59/5"),
+        "schedule": MILESTONE_RELEASE_SWEEP_EVERY,
     },
     "milestones-due-reminders": {
         "task": "milestones.tasks.milestones_due_reminders_send",
-        "schedule": crontab(minute="3-59/15"),
+        "schedule": MILESTONE_DUE_SWEEP_EVERY,
     },
     # Daily digest of non-money notices for users who chose it (notifications.delivery).
     "notifications-digest-send": {
@@ -286,8 +307,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- Payments ------------------------------------------------------------------------
 # Platform fee on each release, in basis points (1000 = 10 %); rounded down, see payments/fees.py.
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=1000)
-# Days a released payment stays pending before the freelancer can withdraw it.
-EARNINGS_HOLD_DAYS = env.int("EARNINGS_HOLD_DAYS", default=5)
+# How long a released payment stays pending before the freelancer can withdraw it, and how often beat
+# sweeps for earnings whose hold has passed.
+EARNINGS_HOLD_PERIOD = duration_parse(env.str("EARNINGS_HOLD_PERIOD", default="5d"), name="EARNINGS_HOLD_PERIOD")
+EARNINGS_SWEEP_EVERY = duration_parse(env.str("EARNINGS_SWEEP_EVERY", default="1h"), name="EARNINGS_SWEEP_EVERY")
 # Dotted path to the payment gateway class; the default is the built-in test-card gateway.
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="payments.gateway.DemoCardGateway")
 # Largest single "add funds" and withdrawal, in minor units (1,000,000 = 10,000.00).
@@ -295,7 +318,7 @@ MAX_DEPOSIT_MINOR = env.int("MAX_DEPOSIT_MINOR", default=1_000_000)
 MAX_PAYOUT_MINOR = env.int("MAX_PAYOUT_MINOR", default=10_000_000)
 CELERY_BEAT_SCHEDULE["payments-earnings-mature-due"] = {
     "task": "payments.tasks.earnings_mature_due_task",
-    "schedule": crontab(minute=7),  # hourly
+    "schedule": EARNINGS_SWEEP_EVERY,
 }
 
 # --- Reputation ----------------------------------------------------------------------

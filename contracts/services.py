@@ -110,7 +110,10 @@ def contract_start(
         )
         # Only the milestone is needed again; its contract is the same object.
         milestone.contract = contract
-        milestone_approve(milestone=milestone, actor=client, note="Approved by accepting the proposal")
+        # The freelancer is told once, that the proposal was accepted, not once per milestone.
+        milestone_approve(
+            milestone=milestone, actor=client, note="Approved by accepting the proposal", tell_other_party=False
+        )
     return contract
 
 
@@ -142,6 +145,7 @@ def contract_message_post(
         subject=f"New message on “{contract.title}”",
         body=f"{author} wrote:\n\n{text}\n\nReply on the contract page.",
         link=_contract_url(contract),
+        about=("contract", contract.pk),
     )
     return message
 
@@ -208,10 +212,14 @@ def change_request_propose(
     )
     notify(
         recipients=[_other_party(contract, proposed_by)],
-        kind=NotificationKind.CHANGE_PROPOSED,
+        # A new milestone is its own kind of notice; new terms and change orders are changes.
+        kind=NotificationKind.MILESTONE_PROPOSED
+        if change.kind == ChangeRequest.Kind.NEW_MILESTONE
+        else NotificationKind.CHANGE_PROPOSED,
         subject=f"A change was proposed on “{contract.title}”",
         body=f"{proposed_by} proposed: {_change_summary(change)}\n\nAccept or decline it on the contract page.",
         link=_contract_url(contract),
+        about=("change_request", change.pk),
     )
     return change
 
@@ -293,8 +301,12 @@ def change_request_accept(*, change_request: ChangeRequest, actor: User) -> Chan
                 note=f"Proposed in change request #{change.pk}",
             )
             milestone.contract = contract
+            # The proposer is told once, that the change was accepted.
             change.milestone = milestone_approve(
-                milestone=milestone, actor=actor, note=f"Approved by accepting change request #{change.pk}"
+                milestone=milestone,
+                actor=actor,
+                note=f"Approved by accepting change request #{change.pk}",
+                tell_other_party=False,
             )
         elif change.kind == ChangeRequest.Kind.TERMS:
             assert change.milestone is not None
@@ -328,10 +340,14 @@ def change_request_accept(*, change_request: ChangeRequest, actor: User) -> Chan
     )
     notify(
         recipients=[change.proposed_by],
-        kind=NotificationKind.CHANGE_ACCEPTED,
+        # An accepted change order moves escrow money: a money notice, always emailed.
+        kind=NotificationKind.CHANGE_ORDER_ACCEPTED
+        if change.kind == ChangeRequest.Kind.CHANGE_ORDER
+        else NotificationKind.CHANGE_ACCEPTED,
         subject=f"Your change on “{contract.title}” was accepted",
         body=f"{actor} accepted: {_change_summary(change)}",
         link=_contract_url(contract),
+        about=("change_request", change.pk),
     )
     return change
 
@@ -355,6 +371,7 @@ def change_request_decline(*, change_request: ChangeRequest, actor: User, note: 
         subject=f"Your change on “{contract.title}” was declined",
         body=f"{actor} declined: {_change_summary(change)}\n{note.strip()}",
         link=_contract_url(contract),
+        about=("change_request", change.pk),
     )
     return change
 
@@ -410,6 +427,7 @@ def contract_end(*, contract: Contract, actor: User, note: str = "") -> Contract
         subject=f"“{contract.title}” has ended",
         body=f"{why}.",
         link=_contract_url(contract),
+        about=("contract", contract.pk),
     )
     # Both parties are asked for feedback, each about the other (double-blind until both are in).
     feedback_window_open(contract=contract, now=contract.ended_at)
@@ -452,5 +470,6 @@ def proposal_accept(*, proposal: Proposal, actor: User, seen_updated_at: datetim
         subject=f"Your proposal on “{job.title}” was accepted",
         body="Your contract has started.",
         link=_contract_url(contract),
+        about=("proposal", proposal.pk),
     )
     return contract

@@ -151,6 +151,7 @@ def _email_proposal_declined(*, proposal: Proposal, job: Job, message: str) -> N
         subject=f"Your proposal on “{job.title}” was declined",
         body=message or "The client declined your proposal.",
         link=absolute_url("marketplace:proposal_detail", proposal.pk),
+        about=("proposal", proposal.pk),
     )
 
 
@@ -228,6 +229,7 @@ def proposal_submit(
         + "".join(f"- {row.title.strip()}, due {due_date_display(row.due_date)}\n" for row in milestones)
         + "\nCompare the proposals on your job:",
         link=absolute_url("marketplace:job_proposals", job.pk),
+        about=("proposal", proposal.pk),
     )
     return proposal
 

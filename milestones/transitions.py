@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from milestones.models import Milestone, MilestoneAction, MilestoneState
+from notifications.kinds import NotificationKind
 from users.models import User
 
 A = MilestoneAction
@@ -39,6 +40,8 @@ class TransitionMeta:
     name: str
     label: str  # what it is called ("request changes")
     past: str  # "This milestone was already <past>" / "... so it can't be <past>"
+    # The kind of the notice the other party gets, one per transition; a money kind is always emailed.
+    notice_kind: NotificationKind
     page_order: int | None = None  # its place among the actions on the milestone page
     heading: str = ""
     button: str = ""
@@ -51,7 +54,8 @@ class TransitionMeta:
     underway: str = ""
     secondary: bool = False  # drawn as an outline button: it undoes or stops something
     spends_balance: bool = False  # the page shows the viewer's balance and any shortfall beside it
-    moves_money: bool = False  # its notice is a money notice: always emailed, never turned off
+    # The notice's headline when the service has none of its own (`{actor}`: who fired it).
+    notice: str = ""
     # On the contract page: the viewer's next step when they may fire it from `main_in`.
     main_in: MilestoneState | None = None
     next_step: str = ""
@@ -79,7 +83,7 @@ def _funded(milestone: Milestone, firing: Firing) -> None:
 
 def _review_clock_starts(milestone: Milestone, firing: Firing) -> None:
     milestone.submitted_at = firing.now
-    milestone.auto_release_at = firing.now + timedelta(days=settings.MILESTONE_REVIEW_DAYS)
+    milestone.auto_release_at = firing.now + settings.MILESTONE_REVIEW_PERIOD
     milestone.review_time_remaining = None
 
 
@@ -122,6 +126,8 @@ TRANSITIONS: dict[str, TransitionMeta] = {
     for meta in (
         TransitionMeta(
             name=A.APPROVE,
+            notice_kind=NotificationKind.MILESTONE_APPROVED,
+            notice="{actor} approved this milestone; it can now be funded.",
             label="approve",
             past="approved",
             page_order=1,
@@ -134,6 +140,8 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.DECLINE,
+            notice_kind=NotificationKind.MILESTONE_DECLINED,
+            notice="{actor} declined this milestone; it is cancelled.",
             label="decline",
             past="declined",
             page_order=2,
@@ -145,6 +153,8 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.WITHDRAW,
+            notice_kind=NotificationKind.MILESTONE_WITHDRAWN,
+            notice="{actor} withdrew this proposed milestone; it is cancelled.",
             label="withdraw",
             past="withdrawn",
             page_order=3,
@@ -158,7 +168,7 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.FUND,
-            moves_money=True,
+            notice_kind=NotificationKind.MILESTONE_FUNDED,
             label="fund",
             past="funded",
             page_order=4,
@@ -174,6 +184,7 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.SUBMIT,
+            notice_kind=NotificationKind.MILESTONE_SUBMITTED,
             label="submit",
             past="submitted",
             page_order=5,
@@ -187,7 +198,7 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.RELEASE,
-            moves_money=True,
+            notice_kind=NotificationKind.MILESTONE_RELEASED,
             label="release",
             past="released",
             page_order=6,
@@ -201,6 +212,7 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.REQUEST_CHANGES,
+            notice_kind=NotificationKind.MILESTONE_CHANGES_REQUESTED,
             label="request changes",
             past="sent back for changes",
             page_order=7,
@@ -213,7 +225,7 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.REFUND,
-            moves_money=True,
+            notice_kind=NotificationKind.MILESTONE_REFUNDED,
             label="refund",
             past="refunded",
             page_order=8,
@@ -234,6 +246,8 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.CANCEL,
+            notice_kind=NotificationKind.MILESTONE_CANCELLED,
+            notice="{actor} cancelled this milestone before it was funded.",
             label="cancel",
             past="cancelled",
             page_order=9,
@@ -245,6 +259,7 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.OPEN_DISPUTE,
+            notice_kind=NotificationKind.MILESTONE_DISPUTED,
             label="open dispute",
             past="disputed",
             page_order=10,
@@ -262,6 +277,7 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.WITHDRAW_DISPUTE,
+            notice_kind=NotificationKind.MILESTONE_DISPUTE_WITHDRAWN,
             label="withdraw dispute",
             past="taken out of dispute",
             page_order=11,
@@ -276,7 +292,7 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.RESOLVE,
-            moves_money=True,
+            notice_kind=NotificationKind.MILESTONE_RESOLVED,
             label="resolve",
             past="resolved",
             page_order=12,
@@ -288,7 +304,7 @@ TRANSITIONS: dict[str, TransitionMeta] = {
         ),
         TransitionMeta(
             name=A.AUTO_RELEASE,
-            moves_money=True,
+            notice_kind=NotificationKind.MILESTONE_AUTO_RELEASED,
             label="auto-release",
             past="released automatically",
         ),

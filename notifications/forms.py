@@ -1,4 +1,7 @@
-"""The email preferences form: one checkbox per kind (money kinds checked and disabled) and the digest choice."""
+"""The email preferences form: one checkbox per kind that may be turned off, and the digest choice.
+
+Money kinds are always emailed at once, so they get no checkbox: the page lists them instead.
+"""
 
 from typing import Any
 
@@ -9,6 +12,8 @@ from notifications.models import EmailFrequency
 from notifications.selectors import NotificationPreferences
 
 FIELD_PREFIX = "email_"
+CHOOSABLE_KINDS = tuple(kind for kind in NotificationKind if kind not in MONEY_KINDS)
+ALWAYS_EMAILED_KINDS = tuple(kind for kind in NotificationKind if kind in MONEY_KINDS)
 
 
 class NotificationPreferencesForm(forms.Form):
@@ -21,20 +26,18 @@ class NotificationPreferencesForm(forms.Form):
     def __init__(self, *args: Any, preferences: NotificationPreferences, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email_frequency"].initial = preferences.email_frequency
-        for kind in NotificationKind:
-            is_money = kind in MONEY_KINDS
+        for kind in CHOOSABLE_KINDS:
             self.fields[FIELD_PREFIX + kind.value] = forms.BooleanField(
-                label=kind.label,
-                required=False,
-                # A disabled field ignores whatever is posted and keeps its initial value: money is always emailed.
-                disabled=is_money,
-                initial=True if is_money else kind.value in preferences.emailed_kinds,
-                help_text="About money: always emailed at once." if is_money else "",
+                label=kind.label, required=False, initial=kind.value in preferences.emailed_kinds
             )
 
     def kind_fields(self) -> list[forms.BoundField]:
-        return [self[FIELD_PREFIX + kind.value] for kind in NotificationKind]
+        return [self[FIELD_PREFIX + kind.value] for kind in CHOOSABLE_KINDS]
+
+    def always_emailed(self) -> list[str]:
+        """The money kinds' labels, for the page to list: no one can turn them off."""
+        return [kind.label for kind in ALWAYS_EMAILED_KINDS]
 
     def email_kinds(self) -> set[str]:
-        """The kinds ticked (valid form only); money kinds are in it because their field is disabled and checked."""
-        return {kind.value for kind in NotificationKind if self.cleaned_data.get(FIELD_PREFIX + kind.value)}
+        """The kinds ticked (valid form only); the service adds the money kinds whatever this says."""
+        return {kind.value for kind in CHOOSABLE_KINDS if self.cleaned_data.get(FIELD_PREFIX + kind.value)}

@@ -4,14 +4,14 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from notifications.kinds import NotificationKind
+from notifications.kinds import kind_choices
 
 
 class Notification(models.Model):
     """One thing one user was told, written in the transaction of the change it tells of."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
+    kind = models.CharField(max_length=40, choices=kind_choices)
     subject = models.TextField()
     body = models.TextField(blank=True)
     # An absolute URL (core.links.absolute_url) or a site path; `/notifications/<id>/open/` redirects there.
@@ -65,7 +65,7 @@ class NotificationPreference(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
     )
-    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
+    kind = models.CharField(max_length=40, choices=kind_choices)
     email = models.BooleanField(default=True)
 
     class Meta:

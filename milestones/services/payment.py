@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.durations import duration_display
 from core.money import format_money
 from milestones.errors import MilestoneActionNotAllowed, MilestoneError
 from milestones.models import Milestone, MilestoneAction, MilestoneState
@@ -101,7 +102,7 @@ def milestone_auto_release(*, milestone: Milestone, now: datetime | None = None)
         escrow_release(milestone=locked, client=contract.client, freelancer=contract.freelancer)
         return (
             f"Released {format_money(locked.amount, locked.currency)} automatically: "
-            f"the {settings.MILESTONE_REVIEW_DAYS}-day review period ended without an answer."
+            f"the review period ({duration_display(settings.MILESTONE_REVIEW_PERIOD)}) ended without an answer."
         )
 
     return milestone_transition(

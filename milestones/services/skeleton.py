@@ -25,7 +25,7 @@ from users.models import User
 # Runs after the transition fired and its timers moved, before the save: moves the money,
 # writes rows (a submission, its files) and returns a summary that opens the audit note ("" for none).
 Apply = Callable[[Milestone], str]
-# The notification's headline, from the saved milestone and the summary; None: nobody is told.
+# The notification's headline, from the saved milestone and the summary (default: the table's `notice`).
 Headline = Callable[[Milestone, str], str]
 # Input checks that need the locked milestone; they run after the state and actor checks.
 Validate = Callable[[Milestone], None]
@@ -102,23 +102,27 @@ def _headline_for(*, headline: str, milestone: Milestone, user: User) -> str:
     return headline
 
 
-def milestone_notify(*, milestone: Milestone, actor: User, headline: str, moves_money: bool = False) -> None:
+def milestone_notify(
+    *, milestone: Milestone, actor: User, kind: NotificationKind, headline: str, note: str = ""
+) -> None:
     """Tell the other party (both parties when staff or the system acted); emails go after commit.
 
     A headline may name a moment as `{due_at}` or `{auto_release_at}`: each recipient gets their own
     notice with it in their time zone (an agreed date, `due_date`, reads the same to everyone).
+    The actor's note, if any, is quoted in the body.
     """
     contract = milestone.contract
+    said = f"\n\n{actor} wrote:\n{note.strip()}" if note.strip() else ""
     for user in (contract.client, contract.freelancer):
         if user.pk == actor.pk:
             continue
         text = _headline_for(headline=headline, milestone=milestone, user=user)
         notify(
             recipients=[user],
-            kind=NotificationKind.MILESTONE_MONEY if moves_money else NotificationKind.MILESTONE_CHANGED,
+            kind=kind,
             about=("milestone", milestone.pk),
             subject=f"{milestone.title}: {text}",
-            body=f"{text}\n\nMilestone: {milestone.title}\nContract: {contract.title}",
+            body=f"{text}{said}\n\nMilestone: {milestone.title}\nContract: {contract.title}",
             link=absolute_url("milestones:detail", milestone.pk),
         )
 
@@ -135,8 +139,13 @@ def milestone_transition(
     arguments: Arguments | None = None,
     apply: Apply | None = None,
     headline: Headline | None = None,
+    tell_other_party: bool = True,
 ) -> Milestone:
-    """Fire transition `name` on `milestone` as `actor`, with everything around it, in one transaction."""
+    """Fire transition `name` on `milestone` as `actor`, with everything around it, in one transaction.
+
+    `tell_other_party=False` when the caller sends a notice of its own that covers this one (an
+    accepted proposal approves its milestones; an ended contract cancels its unfunded ones).
+    """
     locked = milestone_lock(milestone_id=milestone.pk)
     milestone_refuse_replay(idempotency_key=idempotency_key)
     milestone_check_transition(milestone=locked, name=name, actor=actor)
@@ -151,6 +160,7 @@ def milestone_transition(
         arguments=arguments,
         apply=apply,
         headline=headline,
+        tell_other_party=tell_other_party,
     )
 
 
@@ -164,6 +174,7 @@ def milestone_fire(
     arguments: Arguments | None = None,
     apply: Apply | None = None,
     headline: Headline | None = None,
+    tell_other_party: bool = True,
 ) -> Milestone:
     """The second half of the skeleton, on a milestone already locked and checked (see `milestone_transition`)."""
     meta = TRANSITIONS[name]
@@ -184,8 +195,10 @@ def milestone_fire(
         note="\n".join(part for part in (summary, note) if part),
         idempotency_key=idempotency_key,
     )
-    if headline is not None:
-        milestone_notify(
-            milestone=milestone, actor=actor, headline=headline(milestone, summary), moves_money=meta.moves_money
-        )
+    if tell_other_party:
+        # Not str.format: the table's text is ours, but a headline holds user text that may contain braces.
+        text = headline(milestone, summary) if headline is not None else meta.notice.replace("{actor}", str(actor))
+        # A headline that already quotes the note (a dispute's reason) needs no second copy of it.
+        quoted = note if note.strip() not in text else ""
+        milestone_notify(milestone=milestone, actor=actor, kind=meta.notice_kind, headline=text, note=quoted)
     return milestone

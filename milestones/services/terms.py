@@ -69,29 +69,59 @@ def milestone_create(
 
 
 def milestone_approve(
-    *, milestone: Milestone, actor: User, note: str = "", idempotency_key: str | None = None
+    *,
+    milestone: Milestone,
+    actor: User,
+    note: str = "",
+    idempotency_key: str | None = None,
+    tell_other_party: bool = True,
 ) -> Milestone:
     """The party that did not propose the milestone agrees to it."""
     return milestone_transition(
-        milestone=milestone, actor=actor, name=MilestoneAction.APPROVE, note=note, idempotency_key=idempotency_key
+        milestone=milestone,
+        actor=actor,
+        name=MilestoneAction.APPROVE,
+        note=note,
+        idempotency_key=idempotency_key,
+        tell_other_party=tell_other_party,
     )
 
 
 def milestone_decline(
-    *, milestone: Milestone, actor: User, note: str = "", idempotency_key: str | None = None
+    *,
+    milestone: Milestone,
+    actor: User,
+    note: str = "",
+    idempotency_key: str | None = None,
+    tell_other_party: bool = True,
 ) -> Milestone:
     """The party that did not propose the milestone says no; it is cancelled."""
     return milestone_transition(
-        milestone=milestone, actor=actor, name=MilestoneAction.DECLINE, note=note, idempotency_key=idempotency_key
+        milestone=milestone,
+        actor=actor,
+        name=MilestoneAction.DECLINE,
+        note=note,
+        idempotency_key=idempotency_key,
+        tell_other_party=tell_other_party,
     )
 
 
 def milestone_withdraw(
-    *, milestone: Milestone, actor: User, note: str = "", idempotency_key: str | None = None
+    *,
+    milestone: Milestone,
+    actor: User,
+    note: str = "",
+    idempotency_key: str | None = None,
+    tell_other_party: bool = True,
 ) -> Milestone:
     """The proposer takes back a milestone the other party has not approved yet."""
     return milestone_transition(
-        milestone=milestone, actor=actor, name=MilestoneAction.WITHDRAW, note=note, idempotency_key=idempotency_key
+        milestone=milestone,
+        actor=actor,
+        name=MilestoneAction.WITHDRAW,
+        note=note,
+        idempotency_key=idempotency_key,
+        tell_other_party=tell_other_party,
     )
 
 
@@ -107,11 +137,12 @@ def milestone_cancel(*, milestone: Milestone, actor: User, note: str, idempotenc
 def milestone_close_unfunded(*, milestone: Milestone, actor: User, note: str) -> Milestone:
     """Close a milestone no money moved for, the way this actor may: withdraw, decline or cancel it.
 
-    Used when a contract ends; a milestone no closing transition applies to is returned unchanged.
+    Used when a contract ends, whose own notice tells the other party; a milestone no closing
+    transition applies to is returned unchanged.
     """
     for name in CLOSING_TRANSITIONS:
         if has_transition_perm(getattr(milestone, name), actor):
-            return milestone_transition(milestone=milestone, actor=actor, name=name, note=note)
+            return milestone_transition(milestone=milestone, actor=actor, name=name, note=note, tell_other_party=False)
     return milestone
 
 

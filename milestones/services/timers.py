@@ -10,6 +10,7 @@ import zoneinfo
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -27,20 +28,26 @@ from users.models import User
 
 logger = logging.getLogger(__name__)
 
-REVIEW_REMINDER_WINDOWS: tuple[tuple[str, timedelta], ...] = (
-    # Most urgent first: a late sweep sends the one that applies now, not all three at once.
-    (MilestoneReminder.Kind.REVIEW_1D, timedelta(days=1)),
-    (MilestoneReminder.Kind.REVIEW_3D, timedelta(days=3)),
-    (MilestoneReminder.Kind.REVIEW_7D, timedelta(days=7)),
-)
-DUE_REMINDER_WINDOWS: tuple[tuple[str, timedelta], ...] = (
-    (MilestoneReminder.Kind.OVERDUE, timedelta(0)),
-    (MilestoneReminder.Kind.DUE_TODAY, timedelta(hours=24)),
-    (MilestoneReminder.Kind.DUE_48H, timedelta(hours=48)),
-)
+Windows = tuple[tuple[str, timedelta], ...]
 
 
-def _reminder_kind(*, deadline: datetime, now: datetime, windows: tuple[tuple[str, timedelta], ...]) -> str | None:
+def review_reminder_windows() -> Windows:
+    """The three review reminders (settings, longest first: 7, 3 and 1 days by default), most urgent first:
+    a late sweep sends the one that applies now, not all three at once. The stored kinds name the
+    default offsets; they stay the same when a demo shortens them."""
+    first, second, last = settings.MILESTONE_REVIEW_REMINDERS
+    K = MilestoneReminder.Kind
+    return ((K.REVIEW_1D, last), (K.REVIEW_3D, second), (K.REVIEW_7D, first))
+
+
+def due_reminder_windows() -> Windows:
+    """Overdue, then the two reminders before the due moment (48 and 24 hours by default), most urgent first."""
+    early, late = settings.MILESTONE_DUE_REMINDERS
+    K = MilestoneReminder.Kind
+    return ((K.OVERDUE, timedelta(0)), (K.DUE_TODAY, late), (K.DUE_48H, early))
+
+
+def _reminder_kind(*, deadline: datetime, now: datetime, windows: Windows) -> str | None:
     remaining = deadline - now
     for kind, window in windows:
         if remaining <= window:
@@ -83,9 +90,11 @@ def milestone_auto_release_due(*, now: datetime | None = None, limit: int = 200)
 
 
 def milestone_review_reminders_send(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Remind the client 7, 3 and 1 days before a submission is released automatically."""
+    """Remind the client 7, 3 and 1 days (`MILESTONE_REVIEW_REMINDERS`) before a submission is released
+    automatically."""
     now = now or timezone.now()
-    longest = REVIEW_REMINDER_WINDOWS[-1][1]
+    windows = review_reminder_windows()
+    longest = windows[-1][1]
     candidate_ids = list(
         Milestone.objects.filter(
             state=MilestoneState.SUBMITTED, auto_release_at__gt=now, auto_release_at__lte=now + longest
@@ -100,7 +109,7 @@ def milestone_review_reminders_send(*, now: datetime | None = None, limit: int =
             if claimed is None or claimed.auto_release_at is None:
                 continue
             deadline = claimed.auto_release_at
-            kind = _reminder_kind(deadline=deadline, now=now, windows=REVIEW_REMINDER_WINDOWS)
+            kind = _reminder_kind(deadline=deadline, now=now, windows=windows)
             if kind is None or not _reminder_record(milestone=claimed, kind=kind, deadline=deadline):
                 continue
             _reminder_notify(
@@ -122,9 +131,10 @@ def milestone_review_reminders_send(*, now: datetime | None = None, limit: int =
 
 
 def milestone_due_reminders_send(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Remind about funded work 48 hours before it is due, within its last day, and once it is overdue."""
+    """Remind about funded work 48 and 24 hours (`MILESTONE_DUE_REMINDERS`) before it is due, and once overdue."""
     now = now or timezone.now()
-    longest = DUE_REMINDER_WINDOWS[-1][1]
+    windows = due_reminder_windows()
+    longest = windows[-1][1]
     candidate_ids = list(
         # Work is due while the freelancer holds funded work; a submitted milestone waits on the client.
         Milestone.objects.filter(state=MilestoneState.FUNDED, due_at__lte=now + longest)
@@ -148,7 +158,7 @@ def milestone_due_reminders_send(*, now: datetime | None = None, limit: int = 50
             if claimed is None:
                 continue
             deadline = claimed.due_at
-            kind = _reminder_kind(deadline=deadline, now=now, windows=DUE_REMINDER_WINDOWS)
+            kind = _reminder_kind(deadline=deadline, now=now, windows=windows)
             if kind is None or not _reminder_record(milestone=claimed, kind=kind, deadline=deadline):
                 continue
             contract = claimed.contract
@@ -202,4 +212,5 @@ def _reminder_notify(
             subject=subject.replace("{deadline}", when),
             body=f"{text}\nMilestone: {milestone.title}\nContract: {milestone.contract.title}",
             link=absolute_url("milestones:detail", milestone.pk),
+            about=("milestone", milestone.pk),
         )

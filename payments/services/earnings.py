@@ -1,12 +1,13 @@
-"""Earnings: each release's share waits in pending earnings for EARNINGS_HOLD_DAYS, then matures."""
+"""Earnings: each release's share waits in pending earnings for EARNINGS_HOLD_PERIOD, then matures."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.durations import duration_display
 from payments.errors import EarningsNotYetAvailable, PaymentError
 from payments.ledger.models import AccountKind, LedgerTransaction, TransactionKind
 from payments.ledger.posting import Posting, credit, debit, fingerprint
@@ -23,7 +24,7 @@ def lot_create(
     """The freelancer's share of a fresh release, split or bonus, pending until its hold has passed."""
     if amount <= 0 or source.replayed:
         return None
-    hold = timedelta(days=settings.EARNINGS_HOLD_DAYS)
+    hold = settings.EARNINGS_HOLD_PERIOD
     return EarningsLot.objects.create(
         freelancer=freelancer,
         source_transaction=source,
@@ -65,7 +66,7 @@ def earnings_mature(*, lot: EarningsLot, now: datetime | None = None) -> LedgerT
         build=lambda accounts, balances: Posting(
             kind=TransactionKind.MATURE,
             legs=[debit(accounts[0], locked.amount), credit(accounts[1], locked.amount)],
-            memo=f"Earnings available after the {settings.EARNINGS_HOLD_DAYS}-day hold",
+            memo=f"Earnings available after a hold of {duration_display(settings.EARNINGS_HOLD_PERIOD)}",
             milestone_id=locked.milestone_id,
             contract_id=locked.source_transaction.contract_id,
             user_id=freelancer.pk,

@@ -99,7 +99,7 @@ def escrow_release(*, milestone: EscrowSubject, client: User, freelancer: User, 
     Key `release:<milestone>`. A bonus moves in a second transaction (key `bonus:<milestone>`,
     same database transaction) from the client balance to pending earnings; the platform fee
     applies to the bonus too, computed on it alone (as Upwork does). Each transaction creates an
-    earnings lot that becomes available after EARNINGS_HOLD_DAYS. Returns the release.
+    earnings lot that becomes available after EARNINGS_HOLD_PERIOD. Returns the release.
     """
     if bonus < 0:
         raise PaymentError("A bonus cannot be negative.")

@@ -164,4 +164,5 @@ def _payout_notify(payout: Payout) -> None:
         subject=subject,
         body=body,
         link=absolute_url("payments:wallet"),
+        about=("payout", payout.pk),
     )

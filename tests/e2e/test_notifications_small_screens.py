@@ -21,7 +21,7 @@ def test_the_list_and_the_preferences_fit_a_phone(page: Page, live_server) -> No
     # Given a user with a page and a half of notices, one with a very long unbroken subject
     user = UserFactory()
     for n in range(25):
-        notice_for(user, subject=f"Milestone {n} was funded", kind=NotificationKind.MILESTONE_CHANGED)
+        notice_for(user, subject=f"Milestone {n} was funded", kind=NotificationKind.MILESTONE_FUNDED)
     notice_for(user, subject="Supercalifragilistic" * 8)
     session = Client()
     session.force_login(user)
@@ -48,11 +48,11 @@ def test_the_list_and_the_preferences_fit_a_phone(page: Page, live_server) -> No
     expect(page.get_by_role("status")).to_contain_text("as read")
     # When they open their email preferences
     page.goto(f"{live_server.url}/notifications/preferences/")
-    # Then the page fits too and every checkbox is labelled, money kinds checked and disabled
+    # Then the page fits too and every checkbox is labelled, money kinds listed as always emailed
     assert page.evaluate(PAGE_OVERFLOW_PX) <= 0
-    payouts = page.get_by_label("A payout was settled")
-    expect(payouts).to_be_checked()
-    expect(payouts).to_be_disabled()
+    always = page.get_by_role("region", name="Always emailed at once")
+    expect(always.get_by_role("listitem").filter(has_text="A withdrawal was paid or failed")).to_be_visible()
+    expect(page.get_by_label("A withdrawal was paid or failed")).to_have_count(0)
     page.get_by_label("A message on a contract").uncheck()
     page.get_by_label("One daily digest email").check()
     page.get_by_role("button", name="Save email preferences").click()

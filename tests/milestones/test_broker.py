@@ -264,7 +264,7 @@ def submitted_in_the_past(*, count: int, ago: dt.timedelta, contract: Any = None
 
 
 def due(count: int, **kwargs: Any) -> list[Milestone]:
-    return submitted_in_the_past(count=count, ago=dt.timedelta(days=settings.MILESTONE_REVIEW_DAYS, hours=1), **kwargs)
+    return submitted_in_the_past(count=count, ago=settings.MILESTONE_REVIEW_PERIOD + dt.timedelta(hours=1), **kwargs)
 
 
 def releases_per_milestone(ids: list[int]) -> Counter[int]:
@@ -314,7 +314,7 @@ def test_a_sweep_sent_through_redis_releases_in_postgres(broker: Broker):
     wait_for(
         lambda: (
             EmailDelivery.objects.filter(
-                notification__object_id=milestone.pk, notification__kind=NotificationKind.MILESTONE_MONEY
+                notification__object_id=milestone.pk, notification__kind=NotificationKind.MILESTONE_AUTO_RELEASED
             ).count()
             >= 2
         ),
@@ -329,7 +329,7 @@ def test_two_workers_sweep_200_due_milestones_and_reminders_at_once(broker: Brok
     contract = funded_contract(balance=230 * AMOUNT)
     due_ids = [m.pk for m in due(200, contract=contract)]
     soon = submitted_in_the_past(
-        count=20, ago=dt.timedelta(days=settings.MILESTONE_REVIEW_DAYS) - dt.timedelta(hours=12), contract=contract
+        count=20, ago=settings.MILESTONE_REVIEW_PERIOD - dt.timedelta(hours=12), contract=contract
     )
     soon_ids = [m.pk for m in soon]
     setup = time.monotonic() - started
@@ -375,7 +375,7 @@ def test_two_workers_sweep_200_due_milestones_and_reminders_at_once(broker: Brok
     assert reminder_notices == {(title, contract.client_id): 1 for title in titles}
     # And each release told client and freelancer once each
     money_notices = Counter(
-        notices.filter(kind=NotificationKind.MILESTONE_MONEY, object_type="milestone").values_list(
+        notices.filter(kind=NotificationKind.MILESTONE_AUTO_RELEASED, object_type="milestone").values_list(
             "object_id", "recipient_id"
         )
     )

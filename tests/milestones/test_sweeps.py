@@ -12,6 +12,7 @@ from django.db import connection
 from milestones import services, tasks
 from milestones.models import MilestoneReminder, MilestoneState
 from payments.selectors import earnings_summary, milestone_money_totals
+from payments.services import earnings_mature_due
 from tests.milestones.factories import deliverable, milestone_in_state
 
 pytestmark = pytest.mark.django_db
@@ -226,3 +227,48 @@ def test_a_new_due_date_gets_its_own_overdue_reminder(django_capture_on_commit_c
     assert services.milestone_due_reminders_send(now=new_due + dt.timedelta(hours=1)) == 1
     # Then the new deadline has its own reminders, the overdue one included
     assert list(milestone.reminders.filter(deadline=new_due).values_list("kind", flat=True)) == ["due_48h", "overdue"]
+
+
+def test_demo_periods_in_minutes_remind_release_and_mature_within_a_quarter_of_an_hour(
+    settings, django_capture_on_commit_callbacks
+):
+    # Given the demo's periods: a 10-minute review, reminders 6, 3 and 1 minutes before, a 5-minute hold
+    minute = dt.timedelta(minutes=1)
+    settings.MILESTONE_REVIEW_PERIOD = 10 * minute
+    settings.MILESTONE_REVIEW_REMINDERS = (6 * minute, 3 * minute, minute)
+    settings.EARNINGS_HOLD_PERIOD = 5 * minute
+    # And a submission at START
+    milestone = _submitted()
+    assert milestone.auto_release_at == START + 10 * minute
+    mail.outbox.clear()
+
+    def at(offset: dt.timedelta):
+        moment = START + offset
+        return time_machine.travel(moment, tick=False), moment
+
+    def remind(offset: dt.timedelta) -> int:
+        travel, moment = at(offset)
+        with travel, django_capture_on_commit_callbacks(execute=True):
+            return services.milestone_review_reminders_send(now=moment)
+
+    # When the sweeps run minute by minute / Then the client is reminded at 6, 3 and 1 minutes left, once each
+    sent = [remind(n * minute) for n in range(10)]
+    assert sent == [0, 0, 0, 0, 1, 0, 0, 1, 0, 1]
+    assert [m.to for m in mail.outbox] == [[milestone.contract.client.email]] * 3
+    # And nothing is released a minute early, and exactly once when the ten minutes are up
+    travel, moment = at(9 * minute)
+    with travel:
+        assert services.milestone_auto_release_due(now=moment) == 0
+    travel, moment = at(10 * minute)
+    with travel:
+        assert services.milestone_auto_release_due(now=moment) == 1
+        assert services.milestone_auto_release_due(now=moment) == 0
+    milestone.refresh_from_db()
+    assert milestone.state == S.RELEASED
+    # And the freelancer's earnings become available five minutes later
+    freelancer = milestone.contract.freelancer
+    travel, moment = at(15 * minute)
+    with travel:
+        assert earnings_mature_due(now=moment) == 1
+    summary = earnings_summary(user=freelancer, currency="USD")
+    assert (summary.pending, summary.available) == (0, 27_000)

@@ -33,7 +33,7 @@ def test_submit_sets_auto_release_fourteen_days_out():
 
 
 def test_the_review_period_is_configurable(settings):
-    settings.MILESTONE_REVIEW_DAYS = 3
+    settings.MILESTONE_REVIEW_PERIOD = dt.timedelta(days=3)
     with time_machine.travel(START, tick=False):
         milestone = milestone_in_state(S.SUBMITTED)
     assert milestone.auto_release_at == START + dt.timedelta(days=3)

@@ -9,7 +9,7 @@ from django.db import OperationalError, close_old_connections, connection
 
 from notifications.delivery import EmailOutcome, notification_email_deliver
 from notifications.kinds import MONEY_KINDS, NotificationKind
-from notifications.models import EmailDelivery, Notification
+from notifications.models import EmailDelivery, Notification, NotificationPreference
 from notifications.services import notification_preferences_update, notify
 from notifications.tasks import notification_email_send
 from tests.notifications.factories import notice_for
@@ -81,6 +81,43 @@ def test_turning_a_kind_off_stops_its_email_but_not_its_notice(django_capture_on
     assert len(mailoutbox) == 1
     delivered = EmailDelivery.objects.values_list("notification__kind", flat=True)
     assert list(delivered) == [NotificationKind.PROPOSAL_ACCEPTED]
+
+
+NON_MONEY_KINDS = [kind for kind in NotificationKind if kind not in MONEY_KINDS]
+
+
+@pytest.mark.parametrize("kind", NON_MONEY_KINDS)
+def test_each_other_kind_turned_off_keeps_its_notice_and_sends_no_email(
+    kind, django_capture_on_commit_callbacks, mailoutbox
+):
+    # Given a user who turned off just this kind
+    user = UserFactory()
+    others = [other.value for other in NotificationKind if other != kind]
+    notification_preferences_update(user=user, email_kinds=others, email_frequency="immediate")
+    # When a notice of this kind is written and committed
+    with django_capture_on_commit_callbacks(execute=True):
+        notice = _notify(user, kind=kind)
+    # Then it is on their list, unread, and no email went
+    assert Notification.objects.filter(pk=notice.pk, recipient=user, read_at__isnull=True).exists()
+    assert mailoutbox == [] and not EmailDelivery.objects.exists()
+    assert notification_email_deliver(notification_id=notice.pk) == EmailOutcome.TURNED_OFF
+
+
+@pytest.mark.parametrize("kind", sorted(MONEY_KINDS))
+def test_each_money_kind_is_emailed_however_the_user_tried_to_turn_it_off(
+    kind, django_capture_on_commit_callbacks, mailoutbox
+):
+    # Given a user who unticked everything and asked for a digest, and a stored "off" row for this kind
+    user = UserFactory()
+    notification_preferences_update(user=user, email_kinds=[], email_frequency="daily")
+    NotificationPreference.objects.create(user=user, kind=kind, email=False)
+    # When a notice of this money kind is written and committed
+    with django_capture_on_commit_callbacks(execute=True):
+        notice = _notify(user, kind=kind)
+    # Then it is emailed at once, and on their list too
+    assert [m.to for m in mailoutbox] == [[user.email]]
+    assert EmailDelivery.objects.filter(notification=notice).exists()
+    assert Notification.objects.filter(pk=notice.pk).exists()
 
 
 def test_money_kinds_are_emailed_at_once_even_for_a_digest_user_who_ticked_nothing(

@@ -25,7 +25,7 @@ def test_a_notice_is_written_in_the_transaction_and_emailed_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         notify(
             recipients=[user, user],
-            kind=NotificationKind.MILESTONE_CHANGED,
+            kind=NotificationKind.MILESTONE_FUNDED,
             subject="Logo: the client\nfunded it",
             body="The client funded this milestone.",
             link="https://example.invalid/milestones/7/",

@@ -47,20 +47,25 @@ def test_the_service_refuses_unknown_kinds_and_frequencies_and_changes_nothing()
     assert not NotificationPreference.objects.exists() and not NotificationSettings.objects.exists()
 
 
-def test_the_page_shows_money_kinds_checked_and_disabled(client):
+def test_the_page_has_a_checkbox_for_every_other_kind_and_lists_the_money_kinds(client):
     # Given a signed-in user
     client.force_login(UserFactory())
     # When they open their email preferences
     html = client.get(URL).content.decode()
-    # Then there is one h1, one labelled checkbox per kind, and money kinds are checked and disabled
+    # Then there is one h1, and one labelled, ticked checkbox for each kind that isn't about money
     assert html.count("<h1") == 1
     for kind in NotificationKind:
         name = FIELD_PREFIX + kind.value
-        assert f'for="id_{name}"' in html and kind.label in html
-        (tag,) = re.findall(rf'<input[^>]*name="{name}"[^>]*>', html)
-        assert (" disabled" in tag) is (kind in MONEY_KINDS), kind
-        assert " checked" in tag, kind
-    assert "Save email preferences" in html
+        tags = re.findall(rf'<input[^>]*name="{name}"[^>]*>', html)
+        if kind in MONEY_KINDS:
+            # And the money kinds are listed as always emailed, with nothing to untick
+            assert tags == [], kind
+            assert f"<li>{kind.label}</li>" in html, kind
+        else:
+            (tag,) = tags
+            assert f'for="id_{name}"' in html and kind.label in html
+            assert " checked" in tag and " disabled" not in tag, kind
+    assert "Always emailed at once" in html and "Save email preferences" in html
 
 
 def test_posting_the_form_saves_the_choices_but_money_stays_on(client):

@@ -1,5 +1,7 @@
 """The ledger in Django admin: searchable, read-only; payout actions go through the services."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -24,7 +26,7 @@ def admin_url(model, view: str, *args) -> str:
 
 
 def requested_payout(settings) -> Payout:
-    settings.EARNINGS_HOLD_DAYS = 0
+    settings.EARNINGS_HOLD_PERIOD = dt.timedelta(0)
     milestone = funded_milestone(10_000)
     freelancer = milestone.contract.freelancer
     escrow_release(milestone=milestone, client=milestone.contract.client, freelancer=freelancer)

@@ -94,7 +94,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 {
                     "freelancer": freelancer.pk,
                     "amount": amount,
-                    "available_at": dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=django_settings.EARNINGS_HOLD_DAYS),
+                    "available_at": dt.datetime.now(tz=dt.UTC) + django_settings.EARNINGS_HOLD_PERIOD,
                     "matured": False,
                 }
             )

@@ -284,7 +284,7 @@ def test_an_outer_rollback_undoes_the_ledger_too():
 # --- escrow_release -------------------------------------------------------------------------
 @time_machine.travel(NOW, tick=False)
 def test_release_pays_the_freelancer_less_the_fee_and_starts_the_hold(settings):
-    settings.PLATFORM_FEE_BPS, settings.EARNINGS_HOLD_DAYS = 1000, 5
+    settings.PLATFORM_FEE_BPS, settings.EARNINGS_HOLD_PERIOD = 1000, dt.timedelta(days=5)
     # Given 1,000.05 in escrow
     milestone = funded_milestone(100_005)
     client, freelancer = parties(milestone)
@@ -502,7 +502,7 @@ def test_a_change_order_the_client_cannot_cover_moves_nothing():
 
 # --- earnings -------------------------------------------------------------------------------
 def test_earnings_mature_after_the_hold_and_not_before(settings):
-    settings.EARNINGS_HOLD_DAYS = 5
+    settings.EARNINGS_HOLD_PERIOD = dt.timedelta(days=5)
     with time_machine.travel(NOW, tick=False) as traveller:
         # Given a release on 1 March with a five-day hold
         milestone = funded_milestone(10_000)
@@ -536,7 +536,7 @@ def test_the_hourly_task_runs_the_sweep_and_is_scheduled(settings):
         # When a release's hold has passed
         milestone = funded_milestone(10_000)
         escrow_release(milestone=milestone, client=milestone.contract.client, freelancer=milestone.contract.freelancer)
-        traveller.shift(dt.timedelta(days=settings.EARNINGS_HOLD_DAYS))
+        traveller.shift(settings.EARNINGS_HOLD_PERIOD)
         # Then the task matures it
         assert earnings_mature_due_task() == 1
 

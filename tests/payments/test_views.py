@@ -1,6 +1,7 @@
 """Wallet pages: each user sees only their own money; bad input and replays change nothing."""
 
 import csv
+import datetime as dt
 import io
 import uuid
 
@@ -136,7 +137,7 @@ def test_state_changes_are_post_only_and_need_csrf(client):
 
 
 def freelancer_with_available_earnings(settings) -> object:
-    settings.EARNINGS_HOLD_DAYS = 0
+    settings.EARNINGS_HOLD_PERIOD = dt.timedelta(0)
     milestone = funded_milestone(10_000)
     escrow_release(milestone=milestone, client=milestone.contract.client, freelancer=milestone.contract.freelancer)
     from payments.services import earnings_mature_due
@@ -279,7 +280,7 @@ def test_a_refused_add_funds_form_does_not_write_the_card_number_back_into_the_p
 
 def test_withdraw_says_when_earnings_become_available_before_asking_for_anything(client, settings):
     # Given a freelancer whose only earnings are still pending (released today, held for days)
-    settings.EARNINGS_HOLD_DAYS = 5
+    settings.EARNINGS_HOLD_PERIOD = dt.timedelta(days=5)
     milestone = funded_milestone(10_000)
     escrow_release(milestone=milestone, client=milestone.contract.client, freelancer=milestone.contract.freelancer)
     client.force_login(milestone.contract.freelancer)
@@ -294,7 +295,7 @@ def test_withdraw_says_when_earnings_become_available_before_asking_for_anything
 
 def test_a_payout_needs_a_destination_which_is_saved_masked_and_shown_on_the_payout(client, settings):
     # Given a freelancer with 90.00 available and no payout destination
-    settings.EARNINGS_HOLD_DAYS = 0
+    settings.EARNINGS_HOLD_PERIOD = dt.timedelta(0)
     milestone = funded_milestone(10_000)
     freelancer = milestone.contract.freelancer
     escrow_release(milestone=milestone, client=milestone.contract.client, freelancer=freelancer)
