@@ -125,7 +125,7 @@ SWITCHING_THE_GUARDS_OFF = [
     "ALTER TABLE payments_balance DROP CONSTRAINT payments_balance_not_negative",
     "SET session_replication_role = replica",
     *(f"TRUNCATE {table} CASCADE" for table in LEDGER_TABLES),
-    *(f"DELETE FROM {table}" for table in LEDGER_TABLES),  # noqa: S608 - fixed table names
+    *(f"DELETE FROM {table}" for table in LEDGER_TABLES),
     "UPDATE payments_entry SET amount = amount + 1",
     "UPDATE payments_ledgertransaction SET memo = 'rewritten'",
     "UPDATE payments_account SET kind = 'world'",
