@@ -20,6 +20,7 @@ writes. It may create no object at all, not even a temporary one, since a trigge
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -184,8 +185,6 @@ def database_roles_create(*, superuser_dsn: str, database: str, owner: DatabaseL
     Refuses a database that already exists under another owner: its tables would be out of the
     owner role's reach, so `migrate --database owner` could not change them.
     """
-    import psycopg
-
     if owner.role == app.role:
         raise ImproperlyConfigured("The owner and the application role must be two different roles.")
     with psycopg.connect(superuser_dsn, autocommit=True) as connection:
