@@ -43,7 +43,8 @@ from milestones.terms import MilestoneTerms
 from payments.models import AccountKind, Balance, LedgerTransaction, Payout, PayoutStatus, TransactionKind
 from payments.services import deposit, earnings_mature_due, payout_complete, payout_fail, payout_request
 from tests.contracts.factories import contract_started
-from tests.milestones.factories import deliverable, staff_user
+from tests.guards.world import arbitrator_create
+from tests.milestones.factories import deliverable
 from tests.payments.factories import SUCCESS_CARD, with_payout_destination
 from tests.users.factories import ClientFactory, FreelancerFactory
 from users.models import User
@@ -309,7 +310,7 @@ def bank_open() -> Bank:
         for _ in range(2):
             freelancer = with_payout_destination(FreelancerFactory())
             contracts.append(contract_started(milestones=2, client=client, freelancer=freelancer, amount=5_000).pk)
-    bank = Bank(contracts=contracts, arbitrator=staff_user())
+    bank = Bank(contracts=contracts, arbitrator=arbitrator_create())
     for pk in contracts:
         client = Contract.objects.get(pk=pk).client
         deposit(user=client, amount=30_000, currency=CURRENCY, card_number=SUCCESS_CARD, idempotency_key=key())

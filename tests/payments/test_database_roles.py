@@ -161,6 +161,25 @@ def test_the_owner_could_which_is_why_the_app_never_logs_in_as_it(roles, stateme
         raise psycopg.Rollback
 
 
+def test_a_table_a_later_migration_adds_can_only_be_read_and_added_to(roles):
+    # Given the owner creates a table after the grants ran (as a later migration would, before its post_migrate)
+    with roles.connect(roles.owner) as owner:
+        owner.execute("CREATE TABLE payments_later (id int)")
+        try:
+            # Then the default privileges let the application role read and insert, nothing more
+            with roles.connect(roles.app) as connection:
+                assert refused(connection, "INSERT INTO payments_later VALUES (1)") is None
+                assert refused(connection, "SELECT * FROM payments_later") is None
+                for statement in (
+                    "UPDATE payments_later SET id = 2",
+                    "DELETE FROM payments_later",
+                    "TRUNCATE payments_later",
+                ):
+                    assert refused(connection, statement) is errors.InsufficientPrivilege, statement
+        finally:
+            owner.execute("DROP TABLE payments_later")
+
+
 def test_a_balance_written_directly_is_refused_by_its_trigger(roles):
     # The application role may update a balance's amount only so the entry trigger (running as it) can;
     # the balance guard refuses any direct write.
