@@ -25,10 +25,15 @@ install: $(VENV)/.installed
 
 assets: node_modules/.installed
 
+# SQLite needs nothing. On PostgreSQL with two roles (README "Database roles"): DATABASE_URL is the
+# application role, MIGRATION_DATABASE_URL the owner, who migrates; DATABASE_SUPERUSER_URL, if set,
+# creates both roles and the database first. The app itself never sees the owner's or superuser's login.
+APP_ENV := env -u MIGRATION_DATABASE_URL -u DATABASE_SUPERUSER_URL
 run: install assets
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	$(BIN)/python bin/run_dev.py
+	$(if $(DATABASE_SUPERUSER_URL),$(PY) manage.py db_roles_create)
+	$(PY) manage.py migrate --noinput $(if $(MIGRATION_DATABASE_URL),--database owner)
+	$(APP_ENV) $(PY) manage.py seed_demo
+	$(APP_ENV) $(BIN)/python bin/run_dev.py
 
 test: install assets
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -9,6 +9,7 @@ from secrets import token_urlsafe
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from core.durations import duration_parse, durations_parse
 
@@ -124,6 +125,17 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if IS_
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # make run's web server, worker and beat share one SQLite file: wait for a lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# Two PostgreSQL roles (README "Database roles"): DATABASE_URL is the application role, which owns
+# nothing and may only add to the ledger; MIGRATION_DATABASE_URL, set only where migrations run, is
+# the owner of the tables, used by `migrate --database owner` (which then grants the application role).
+MIGRATION_DATABASE_ALIAS = "owner"
+if migration_database_url := env.str("MIGRATION_DATABASE_URL", default=""):
+    _owner = {**env.db_url_config(migration_database_url), "ATOMIC_REQUESTS": False, "CONN_MAX_AGE": 0}
+    if any(_owner.get(key) != DATABASES["default"].get(key) for key in ("ENGINE", "NAME", "HOST", "PORT")):
+        raise ImproperlyConfigured("MIGRATION_DATABASE_URL must name the same database as DATABASE_URL.")
+    DATABASES[MIGRATION_DATABASE_ALIAS] = _owner
+# Only `db_roles_create` uses it, to create the two roles and the database.
+DATABASE_SUPERUSER_URL = env.str("DATABASE_SUPERUSER_URL", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A real cache: allauth's rate limits are silently off with DummyCache. The default file

@@ -200,7 +200,7 @@ def test_exactly_one_one_shot_service_migrates_and_the_app_waits_for_it():
     migrators = [name for name, service in services.items() if _runs_migrate(service)]
     assert migrators == ["migrate"], migrators
     migrate = services["migrate"]
-    assert _argv(migrate) == ["python", "manage.py", "migrate", "--noinput"]
+    assert _argv(migrate) == ["python", "manage.py", "migrate", "--database", "owner", "--noinput"]
     assert str(migrate["restart"]) == "no", "a one-shot service must not be restarted after it exits"
     assert migrate.get("image") == services["web"]["image"] and migrate.get("build") == services["web"]["build"]
     assert "migrate" not in migrate["depends_on"]
@@ -208,6 +208,31 @@ def test_exactly_one_one_shot_service_migrates_and_the_app_waits_for_it():
         depends = services[name]["depends_on"]
         assert isinstance(depends, dict), f"{name}: depends_on needs conditions, not a bare list"
         assert depends.get("migrate", {}).get("condition") == "service_completed_successfully", name
+
+
+def _database_user(url: str) -> str:
+    return url.split("://", 1)[1].split(":", 1)[0]
+
+
+def test_the_owner_migrates_and_the_application_role_serves():
+    services = _services()
+    roles, migrate = services["roles"], services["migrate"]
+    # The roles exist before migrate runs; migrate runs as the owner, through the `owner` alias.
+    assert _argv(roles) == ["python", "manage.py", "db_roles_create"]
+    assert str(roles["restart"]) == "no"
+    assert migrate["depends_on"]["roles"]["condition"] == "service_completed_successfully"
+    owner = _database_user(migrate["environment"]["MIGRATION_DATABASE_URL"])
+    assert roles["environment"]["MIGRATION_DATABASE_URL"] == migrate["environment"]["MIGRATION_DATABASE_URL"]
+    superuser = services["postgres"]["environment"]["POSTGRES_USER"]
+    assert _database_user(roles["environment"]["DATABASE_SUPERUSER_URL"]) == superuser
+    for name in ("roles", "migrate", *APP_SERVICES):
+        app = _database_user(services[name]["environment"]["DATABASE_URL"])
+        assert app not in (owner, superuser), f"{name} would serve as {app}"
+    # Only the one-shot services know the owner's login, and only `roles` the superuser's.
+    for name, service in services.items():
+        env = service.get("environment", {})
+        assert ("MIGRATION_DATABASE_URL" in env) == (name in ("roles", "migrate")), name
+        assert ("DATABASE_SUPERUSER_URL" in env) == (name == "roles"), name
 
 
 def test_compose_commands_name_the_config_project():
@@ -243,7 +268,9 @@ def test_dockerfile_serves_config_wsgi_as_an_unprivileged_user():
     assert "marketplace.wsgi" not in text and "marketplace.settings" not in text
 
 
-def test_the_module_paths_the_deployment_names_exist():
+def test_the_module_paths_the_deployment_names_exist(settings):
+    # With DEBUG off, loading the WSGI app checks the database role (tests/payments/test_database_roles.py).
+    settings.DEBUG = True
     wsgi = importlib.import_module("config.wsgi")
     assert callable(wsgi.application)
     assert isinstance(find_app("config"), Celery)

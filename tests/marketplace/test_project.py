@@ -22,7 +22,10 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_production_settings_pass_the_deploy_check():
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    # On SQLite, so the test's database login (a PostgreSQL superuser) is not what is checked: the
+    # database role's check passes for the application role and fails for the owner in
+    # tests/payments/test_database_roles.py.
     result = _manage(
         "check",
         "--deploy",
@@ -31,6 +34,7 @@ def test_production_settings_pass_the_deploy_check():
         DJANGO_ENV="production",
         SECRET_KEY="p" + "x7Kq2vN9wL4mZ8rT1yB6cH3jF5gD0sA" * 2,
         ALLOWED_HOSTS="milestone.example.com",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -8,7 +8,8 @@ SYSTEM_ACTOR_EMAIL = "system@milestone.invalid"
 
 def create_system_actor(apps, schema_editor):
     User = apps.get_model("users", "User")
-    User.objects.get_or_create(
+    # Through the migrating connection: `migrate --database owner` runs as another role than the app's.
+    User.objects.using(schema_editor.connection.alias).get_or_create(
         email=SYSTEM_ACTOR_EMAIL,
         defaults={
             "display_name": "Milestone (system)",
