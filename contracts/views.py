@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from contracts import selectors, services
 from contracts.errors import ContractError
@@ -65,6 +65,7 @@ def _render_contract(
     return render(request, "contracts/contract_detail.html", context, status=400 if request.method == "POST" else 200)
 
 
+@require_GET
 @login_required
 def contract_detail(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
     return _render_contract(request, _contract_or_404(request, contract_id))

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from reputation import selectors
 from reputation.models import SubjectRole
@@ -20,6 +21,7 @@ def _profile(request: HttpRequest, *, person: User, role: str, record: object) -
     return render(request, template, {"person": person, "record": record, "feedback_page": page})
 
 
+@require_GET
 @login_required
 def freelancer_profile(request: HttpRequest, user_id: int) -> HttpResponse:
     try:
@@ -30,6 +32,7 @@ def freelancer_profile(request: HttpRequest, user_id: int) -> HttpResponse:
     return _profile(request, person=person, role=SubjectRole.FREELANCER, record=record)
 
 
+@require_GET
 @login_required
 def client_profile(request: HttpRequest, user_id: int) -> HttpResponse:
     try:

@@ -232,9 +232,7 @@ MATRIX: dict[str, Row] = {
         data=lambda world: {"message": "Not this time"},
     ),
     # contracts
-    "contracts:detail": Row(
-        contract, get=by(LOGIN, NOT_FOUND, OK, OK, OK, OK), post=by(LOGIN, NOT_FOUND, OK, OK, OK, OK)
-    ),
+    "contracts:detail": Row(contract, get=by(LOGIN, NOT_FOUND, OK, OK, OK, OK), post=everyone(NOT_ALLOWED)),
     "contracts:messages": Row(
         contract,
         get=by(LOGIN, NOT_FOUND, OK, OK, OK, OK),
@@ -270,6 +268,24 @@ MATRIX: dict[str, Row] = {
         get=by(LOGIN, NOT_FOUND, OK, OK, OK, OK),
         post=by(LOGIN, NOT_FOUND, ACTS, ACTS, REDIRECT, REDIRECT),
         data=lambda world: {"note": ""},
+    ),
+    "contracts:feedback": Row(
+        lambda world: {"contract_id": world.ended_contract.pk},
+        get=everyone(NOT_ALLOWED),
+        post=by(LOGIN, NOT_FOUND, ACTS, ACTS, REDIRECT, REDIRECT),
+        data=lambda world: {
+            "quality": "4",
+            "communication": "5",
+            "reliability": "4",
+            "comment": "Clear and on time.",
+            "would_work_again": "yes",
+        },
+    ),
+    "reputation:freelancer": Row(
+        lambda world: {"user_id": world.freelancer.pk}, get=signed_in(LOGIN, OK), post=everyone(NOT_ALLOWED)
+    ),
+    "reputation:client": Row(
+        lambda world: {"user_id": world.client.pk}, get=signed_in(LOGIN, OK), post=everyone(NOT_ALLOWED)
     ),
     "contracts:fund_milestones": Row(
         lambda world: {"contract_id": world.quiet_contract.pk},

@@ -168,7 +168,7 @@ def op_refund(bank: Bank, rng: random.Random) -> bool:
 
 def op_auto_release_sweep(bank: Bank, rng: random.Random) -> bool:
     # Past every review period, as the beat sweep would see it weeks later.
-    later = timezone.now() + timedelta(days=settings.MILESTONE_REVIEW_DAYS + 1)
+    later = timezone.now() + settings.MILESTONE_REVIEW_PERIOD + timedelta(days=1)
     return milestone_services.milestone_auto_release_due(now=later) > 0
 
 
@@ -237,7 +237,7 @@ def op_dispute_resolve(bank: Bank, rng: random.Random) -> bool:
 
 
 def op_mature_sweep(bank: Bank, rng: random.Random) -> bool:
-    return earnings_mature_due(now=timezone.now() + timedelta(days=settings.EARNINGS_HOLD_DAYS + 1)) > 0
+    return earnings_mature_due(now=timezone.now() + settings.EARNINGS_HOLD_PERIOD + timedelta(days=1)) > 0
 
 
 def op_payout_request(bank: Bank, rng: random.Random) -> bool:

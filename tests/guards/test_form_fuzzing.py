@@ -41,6 +41,8 @@ from milestones.models import MilestoneState
 from notifications import forms as notification_forms
 from notifications.selectors import notification_preferences_for_user
 from payments import forms as payment_forms
+from reputation import forms as reputation_forms
+from reputation.models import CRITERIA, SubjectRole
 from tests.guards.world import PROJECT_APPS, World, snapshot, snapshot_difference
 from tests.users.factories import TEST_PASSWORD
 from users import forms as user_forms
@@ -301,6 +303,12 @@ TARGETS: dict[str, Target] = {
         make=lambda world, data, files: notification_forms.NotificationPreferencesForm(
             data, preferences=notification_preferences_for_user(user=world.client)
         ),
+    ),
+    "feedback": Target(
+        covers=(reputation_forms.FeedbackForm,),
+        actor="client",
+        url=lambda world: reverse("contracts:feedback", args=[world.ended_contract.pk]),
+        make=lambda world, data, files: reputation_forms.FeedbackForm(data, criteria=CRITERIA[SubjectRole.FREELANCER]),
     ),
     "profile": Target(
         covers=(user_forms.ProfileForm,),

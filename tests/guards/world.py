@@ -20,7 +20,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from contracts.models import ChangeRequest, Contract
-from contracts.services import change_request_propose
+from contracts.services import change_request_propose, contract_end
 from marketplace.models import Job, Proposal
 from milestones.models import DeliverableFile, Milestone, MilestoneState
 from milestones.terms import MilestoneTerms
@@ -41,6 +41,7 @@ PROJECT_APPS = (
     "ledger",
     "payments",
     "milestones",
+    "reputation",
     "marketplace",
     "contracts",
     "disputes",
@@ -82,6 +83,7 @@ class World:
     change: ChangeRequest  # the freelancer's pending change on the contract
     quiet_contract: Contract  # nothing in escrow: one approved milestone, so it can be funded or ended
     quiet_milestone: Milestone
+    ended_contract: Contract  # ended, so its parties may leave feedback
     notification: Notification  # the client's, unread
 
     @property
@@ -123,6 +125,9 @@ def world_build() -> World:
         form_token=uuid.uuid4(),
     )
     quiet_contract = contract_started(milestones=1, client=client, freelancer=freelancer, amount=15_000)
+    ended_contract = contract_end(
+        contract=contract_started(milestones=1, client=client, freelancer=freelancer, amount=5_000), actor=client
+    )
     (notification,) = notify(
         recipients=[client], kind=NotificationKind.CONTRACT_MESSAGE, subject="Hello", body="A notice.", link="/"
     )
@@ -143,6 +148,7 @@ def world_build() -> World:
         change=change,
         quiet_contract=quiet_contract,
         quiet_milestone=quiet_contract.milestones.get(),
+        ended_contract=ended_contract,
         notification=notification,
     )
 
