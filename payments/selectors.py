@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
 from payments.ledger.models import (
     Account,
@@ -99,6 +99,21 @@ def client_balance(*, user: User, currency: str) -> int:
         .first()
     )
     return amount or 0
+
+
+def client_balance_state(*, user: User, currency: str) -> tuple[int, int]:
+    """The user's client balance and its version: the id of its latest entry (0 before any).
+
+    Two reads of the same version saw the same balance history, so a charge keyed on it is the
+    same charge however many times it is asked for.
+    """
+    rows = Balance.objects.filter(account__kind=K.CLIENT_BALANCE, account__user=user, account__currency=currency)
+    latest = Entry.objects.filter(account_id=OuterRef("account_id")).order_by("-pk").values("pk")[:1]
+    row = rows.annotate(version=Subquery(latest)).values_list("amount", "version").first()
+    if row is None:
+        return 0, 0
+    amount, version = row
+    return amount, version or 0
 
 
 def client_balances(*, user: User) -> dict[str, int]:

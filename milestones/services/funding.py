@@ -1,6 +1,6 @@
 """Funding: the client moves approved milestones' amounts into escrow, one or several at once."""
 
-import uuid
+import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from milestones.services.skeleton import (
     milestone_lock,
     milestone_refuse_replay,
 )
-from payments.selectors import client_balance
+from payments.selectors import client_balance, client_balance_state
 from payments.services import deposit, escrow_fund
 from users.models import User
 
@@ -77,21 +77,32 @@ def _fund_shortfall(*, milestones: Sequence[Milestone], actor: User, currency: s
 @transaction.atomic
 def _fund_shortfall_deposit(*, ids: list[int], actor: User, card_number: str, idempotency_key: str | None) -> None:
     """Charge the card for what the balance lacks, after the same checks funding makes, so a
-    request that would be refused anyway charges nothing."""
-    current = list(Milestone.objects.select_related("contract").filter(pk__in=ids).order_by("pk"))
-    if len(current) != len(ids):
-        raise MilestoneError("One of those milestones no longer exists.")
+    request that would be refused anyway charges nothing.
+
+    The milestones are locked as funding locks them, so tabs funding the same milestones take
+    turns: the first charges the shortfall and commits it to the balance, the next finds the
+    balance covers the amount (or the milestones funded) and charges nothing. The charge's key
+    comes from the milestones and the balance it makes up for, not from the tab, so a retry
+    against the same balance is the same charge at the gateway, never a second one.
+    """
+    current = [milestone_lock(milestone_id=pk) for pk in ids]
     keys = {m.pk: _sub_key(idempotency_key, m.pk, len(ids)) for m in current}
     contract = _fund_many_check(milestones=current, actor=actor, keys=keys)
-    _, _, shortfall = _fund_shortfall(milestones=current, actor=actor, currency=contract.currency)
-    if shortfall > 0:
-        deposit(
-            user=actor,
-            amount=shortfall,
-            currency=contract.currency,
-            card_number=card_number,
-            idempotency_key=f"fund-shortfall:{idempotency_key or uuid.uuid4().hex}",
-        )
+    currency = contract.currency
+    total = sum(m.amount for m in current)
+    balance, balance_version = client_balance_state(user=actor, currency=currency)
+    shortfall = total - balance
+    if shortfall <= 0:
+        return
+    terms = ",".join(f"{m.pk}={m.amount}" for m in current)
+    digest = hashlib.sha256(f"{actor.pk}|{currency}|{terms}|{balance}@{balance_version}".encode()).hexdigest()
+    deposit(
+        user=actor,
+        amount=shortfall,
+        currency=currency,
+        card_number=card_number,
+        idempotency_key=f"fund-shortfall:{digest[:40]}",
+    )
 
 
 @transaction.atomic
