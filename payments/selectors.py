@@ -1,10 +1,11 @@
 """Reads of the ledger: balances, earnings, statements and per-milestone totals."""
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 
 from payments.ledger.models import (
     Account,
@@ -76,6 +77,23 @@ def milestone_money_totals(*, milestone_ids: Iterable[int]) -> dict[int, Milesto
             funded=funded, released=released, fee=fee, refunded=refunded, bonus=bonus, in_escrow=in_escrow
         )
     return totals
+
+
+def milestone_transaction_kinds(*, milestone_ids: Iterable[int]) -> dict[int, Counter[str]]:
+    """How many ledger transactions of each kind every milestone has, in one query; unknown ids get none."""
+    ids = list(dict.fromkeys(milestone_ids))
+    kinds: dict[int, Counter[str]] = {milestone_id: Counter() for milestone_id in ids}
+    rows = (
+        LedgerTransaction.objects.filter(milestone_id__in=ids)
+        .values("milestone_id", "kind")
+        .annotate(count=Count("pk"))
+        .values_list("milestone_id", "kind", "count")
+        .order_by()
+    )
+    for milestone_id, kind, count in rows:
+        if milestone_id is not None:
+            kinds[milestone_id][kind] = count
+    return kinds
 
 
 def escrow_balances() -> dict[int, int]:
