@@ -1,29 +1,31 @@
 """Each entry's link in its account's HMAC chain (payments/ledger/chain.py), and the withdrawal kind.
 
 Entries written before this migration are linked here, in id order per account, with the key the
-settings hold now. They are append-only, so the refusal of UPDATE is lifted for this one statement
-batch and restored in the same database transaction (PostgreSQL's DDL is transactional; on SQLite
-the trigger is dropped and created again). Every other guard of 0002 stays in force.
+settings hold now. They are append-only, so the refusal of UPDATE is lifted for this one batch of
+updates and restored in the same database transaction (PostgreSQL's DDL is transactional). Every
+other guard of 0002 stays in force.
+
+SQLite rebuilds a table to add a column, which drops its triggers: the entry triggers of 0002 are
+created again here, from 0002's own statements.
 """
+
+import importlib
 
 from django.db import migrations, models
 
 from payments.ledger.chain import ChainLink, chain_hmac, chain_key
 
-SQLITE_NO_UPDATE = """
-    CREATE TRIGGER payments_entry_no_update BEFORE UPDATE ON payments_entry
-    BEGIN
-        SELECT RAISE(ABORT, 'payments: the ledger is append-only');
-    END
-"""
+GUARDS = importlib.import_module("payments.ledger.migrations.0002_ledger_guards")
+SQLITE_ENTRY_TRIGGERS = ("payments_entry_apply", "payments_entry_no_update")
 
 
-def chain_existing_entries(apps, schema_editor) -> None:
+def _links(apps) -> list[tuple[str, int]]:
+    """(HMAC, entry id) for every entry, chained per account in id order."""
     Entry = apps.get_model("ledger", "Entry")
-    if not Entry.objects.exists():
-        return
-    key = chain_key()
     rows = Entry.objects.order_by("account_id", "pk").values_list("pk", *ChainLink.COLUMNS)
+    if not rows.exists():
+        return []
+    key = chain_key()
     hmacs, account_id, previous = [], None, ""
     for pk, *columns in rows.iterator(chunk_size=2000):
         link = ChainLink(*columns)
@@ -31,17 +33,24 @@ def chain_existing_entries(apps, schema_editor) -> None:
             account_id, previous = link.account_id, ""
         previous = chain_hmac(key=key, previous=previous, link=link)
         hmacs.append((previous, pk))
+    return hmacs
+
+
+def chain_existing_entries(apps, schema_editor) -> None:
+    hmacs = _links(apps)
     vendor = schema_editor.connection.vendor
     with schema_editor.connection.cursor() as cursor:
-        if vendor == "postgresql":
+        if vendor == "postgresql" and hmacs:
             cursor.execute("ALTER TABLE payments_entry DISABLE TRIGGER payments_entry_append_only")
-        elif vendor == "sqlite":
-            cursor.execute("DROP TRIGGER IF EXISTS payments_entry_no_update")
-        cursor.executemany("UPDATE payments_entry SET chain_hmac = %s WHERE id = %s", hmacs)
-        if vendor == "postgresql":
+            cursor.executemany("UPDATE payments_entry SET chain_hmac = %s WHERE id = %s", hmacs)
             cursor.execute("ALTER TABLE payments_entry ENABLE TRIGGER payments_entry_append_only")
         elif vendor == "sqlite":
-            cursor.execute(SQLITE_NO_UPDATE)
+            for name in SQLITE_ENTRY_TRIGGERS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            cursor.executemany("UPDATE payments_entry SET chain_hmac = %s WHERE id = %s", hmacs)
+            for statement in GUARDS.SQLITE_FORWARD:
+                if any(f"TRIGGER {name} " in statement for name in SQLITE_ENTRY_TRIGGERS):
+                    cursor.execute(statement)
 
 
 class Migration(migrations.Migration):
