@@ -1,6 +1,5 @@
 """Funding: the client moves approved milestones' amounts into escrow, one or several at once."""
 
-import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -9,14 +8,15 @@ from django.db import transaction
 from core.money import format_money
 from milestones.errors import MilestoneError
 from milestones.models import Milestone, MilestoneAction
+from milestones.services.shortfall import card_shortfall_charge
 from milestones.services.skeleton import (
     milestone_check_transition,
     milestone_fire,
     milestone_lock,
     milestone_refuse_replay,
 )
-from payments.selectors import client_balance, client_balance_state
-from payments.services import deposit, escrow_fund
+from payments.selectors import client_balance
+from payments.services import escrow_fund
 from users.models import User
 
 if TYPE_CHECKING:
@@ -80,28 +80,17 @@ def _fund_shortfall_deposit(*, ids: list[int], actor: User, card_number: str, id
     request that would be refused anyway charges nothing.
 
     The milestones are locked as funding locks them, so tabs funding the same milestones take
-    turns: the first charges the shortfall and commits it to the balance, the next finds the
-    balance covers the amount (or the milestones funded) and charges nothing. The charge's key
-    comes from the milestones and the balance it makes up for, not from the tab, so a retry
-    against the same balance is the same charge at the gateway, never a second one.
+    turns and only the first charges (see `card_shortfall_charge`).
     """
     current = [milestone_lock(milestone_id=pk) for pk in ids]
     keys = {m.pk: _sub_key(idempotency_key, m.pk, len(ids)) for m in current}
     contract = _fund_many_check(milestones=current, actor=actor, keys=keys)
-    currency = contract.currency
-    total = sum(m.amount for m in current)
-    balance, balance_version = client_balance_state(user=actor, currency=currency)
-    shortfall = total - balance
-    if shortfall <= 0:
-        return
-    terms = ",".join(f"{m.pk}={m.amount}" for m in current)
-    digest = hashlib.sha256(f"{actor.pk}|{currency}|{terms}|{balance}@{balance_version}".encode()).hexdigest()
-    deposit(
-        user=actor,
-        amount=shortfall,
-        currency=currency,
+    card_shortfall_charge(
+        actor=actor,
+        currency=contract.currency,
+        needed=sum(m.amount for m in current),
+        paying_for="fund:" + ",".join(f"{m.pk}={m.amount}" for m in current),
         card_number=card_number,
-        idempotency_key=f"fund-shortfall:{digest[:40]}",
     )
 
 
