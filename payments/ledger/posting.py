@@ -249,20 +249,14 @@ def post(*, key: str, fingerprint: str, posting: Posting) -> LedgerTransaction:
     return posted
 
 
-def chain_heads(account_ids: Iterable[int]) -> dict[int, str]:
+def chain_heads(accounts: Iterable[Account]) -> dict[int, str]:
     """The HMAC of each account's latest entry ("" before its first), read under its balance lock.
 
     The callers already hold these locks, so taking them again waits for nothing; taking them
     here keeps each chain linear even for code that skipped them. The heads are read in a second
     statement: under READ COMMITTED, one that waited for a lock sees the entries committed meanwhile.
     """
-    ids = sorted(set(account_ids))
-    list(
-        Balance.objects.select_for_update(of=("self",))
-        .filter(account_id__in=ids)
-        .order_by("account_id")
-        .values_list("pk")
-    )
+    ids = list(balances_lock(accounts))
     latest = Entry.objects.filter(account_id=OuterRef("account_id")).order_by("-pk").values("chain_hmac")[:1]
     rows = Balance.objects.filter(account_id__in=ids).annotate(head=Subquery(latest)).values_list("account_id", "head")
     return {account_id: head or "" for account_id, head in rows}
@@ -270,7 +264,7 @@ def chain_heads(account_ids: Iterable[int]) -> dict[int, str]:
 
 def _chained_entries(posted: LedgerTransaction, legs: Sequence[Leg]) -> list[Entry]:
     key = chain_key()
-    heads = chain_heads(leg.account.pk for leg in legs)
+    heads = chain_heads(leg.account for leg in legs)
     entries = []
     for leg in legs:
         account = leg.account

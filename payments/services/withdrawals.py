@@ -16,7 +16,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.links import absolute_url
 from core.money import format_money
+from notifications.kinds import NotificationKind
+from notifications.services import notify
 from payments.errors import IdempotencyConflict, PaymentDeclined, PaymentError, PaymentGatewayUnavailable
 from payments.gateway import RefundResult, card_number_normalize, gateway_get
 from payments.ledger.models import AccountKind, TransactionKind
@@ -117,6 +120,15 @@ def _client_withdrawal_complete(*, withdrawal: ClientWithdrawal, refund: RefundR
             raise PaymentError("The payment provider paid a different amount; the withdrawal was left for staff.")
         locked.status, locked.refund_id, locked.settled_at = PayoutStatus.COMPLETED, refund.refund_id, timezone.now()
         locked.save(update_fields=["status", "refund_id", "settled_at"])
+        # Money left the account: always worth an email, so a withdrawal nobody asked for is noticed.
+        notify(
+            recipients=[locked.user],
+            kind=NotificationKind.PAYOUT,
+            subject=f"{format_money(locked.amount, locked.currency)} was withdrawn to your card ending "
+            f"{locked.card_last4}",
+            body="If you did not ask for this, change your password and contact support.",
+            link=absolute_url("payments:wallet"),
+        )
     locked.replayed = withdrawal.replayed
     return locked
 

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from milestones.ledger_checks import ledger_verify
+from notifications.models import Notification
 from payments.errors import InsufficientFunds, PaymentDeclined, PaymentError
 from payments.gateway import gateway_get
 from payments.models import ClientWithdrawal, LedgerTransaction, PayoutStatus, TransactionKind
@@ -35,6 +36,7 @@ def test_a_withdrawal_pays_the_card_and_moves_client_balance_to_the_world():
     assert withdrawal.status == PayoutStatus.COMPLETED and withdrawal.card_last4 == "4242"
     assert gateway_get().refund_confirm(refund_id=withdrawal.refund_id, amount=10_000, currency="USD")
     assert client_balance(user=client, currency="USD") == 15_000
+    assert Notification.objects.get(recipient=client).subject == "$100.00 was withdrawn to your card ending 4242"
     posted = LedgerTransaction.objects.get(idempotency_key=f"client-withdraw:{withdrawal.pk}")
     assert posted.kind == TransactionKind.WITHDRAWAL
     assert sorted((e.account.kind, e.signed_amount) for e in posted.entries.all()) == [
