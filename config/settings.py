@@ -4,6 +4,7 @@
 a required SECRET_KEY); it passes `manage.py check --deploy --fail-level WARNING`.
 """
 
+import hashlib
 from pathlib import Path
 from secrets import token_urlsafe
 
@@ -328,6 +329,12 @@ PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="payments.gateway.DemoCardG
 # Largest single "add funds" and withdrawal, in minor units (1,000,000 = 10,000.00).
 MAX_DEPOSIT_MINOR = env.int("MAX_DEPOSIT_MINOR", default=1_000_000)
 MAX_PAYOUT_MINOR = env.int("MAX_PAYOUT_MINOR", default=10_000_000)
+# Keys the ledger's tamper-evident HMAC chain; it must never be stored in the database. Production
+# must set it (the system check ledger.E001 refuses to run without it); changing it makes every
+# existing chain fail `ledger_verify`. Local runs derive one from SECRET_KEY.
+LEDGER_CHAIN_KEY = env.str("LEDGER_CHAIN_KEY", default="") or (
+    "" if IS_PRODUCTION else hashlib.sha256(f"milestone-ledger-chain|{SECRET_KEY}".encode()).hexdigest()
+)
 CELERY_BEAT_SCHEDULE["payments-earnings-mature-due"] = {
     "task": "payments.tasks.earnings_mature_due_task",
     "schedule": EARNINGS_SWEEP_EVERY,

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from core.money import format_money
 from payments.errors import PaymentError
 from payments.ledger.models import Account, Balance, Entry, LedgerTransaction
-from payments.models import EarningsLot, Payout
+from payments.models import ClientWithdrawal, EarningsLot, Payout
 from payments.services import payout_complete, payout_fail
 from users.models import User
 
@@ -117,6 +117,22 @@ class EarningsLotAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: EarningsLot) -> str:
+        return format_money(obj.amount, obj.currency)
+
+
+@admin.register(ClientWithdrawal)
+class ClientWithdrawalAdmin(ReadOnlyAdmin):
+    """Clients' balances paid back to their cards: settled by the gateway, so there is nothing to act on."""
+
+    exclude = ["amount"]  # the change page shows amount_display (with its currency) instead
+    readonly_fields = ["amount_display"]
+    list_display = ["pk", "user", "amount_display", "card_last4", "status", "requested_at", "settled_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["user__email", "user__display_name", "=refund_id", "=id"]
+    list_select_related = ["user"]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: ClientWithdrawal) -> str:
         return format_money(obj.amount, obj.currency)
 
 

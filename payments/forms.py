@@ -69,6 +69,21 @@ class AddFundsForm(WalletForm):
     field_order = ["amount", "currency", "card_number", "token"]
 
 
+class ClientWithdrawForm(WalletForm):
+    """A client's unspent balance back to a card."""
+
+    prefix = "card-withdraw"
+    maximum_setting = "MAX_PAYOUT_MINOR"
+    card_number = forms.CharField(
+        label="Card number",
+        max_length=23,
+        help_text="Test mode, no real card is paid: 4242 4242 4242 4242 receives it, 4000 0000 0000 0002 refuses it.",
+        widget=CardNumberInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+    )
+
+    field_order = ["amount", "currency", "card_number", "token"]
+
+
 class WithdrawForm(WalletForm):
     prefix = "withdraw"
     maximum_setting = "MAX_PAYOUT_MINOR"

@@ -23,6 +23,7 @@ __all__ = [
     "Account",
     "AccountKind",
     "Balance",
+    "ClientWithdrawal",
     "EarningsLot",
     "Entry",
     "EntryDirection",
@@ -139,3 +140,45 @@ class PayoutDestination(models.Model):
     @property
     def label(self) -> str:
         return f"{self.account_holder}, {self.masked}"
+
+
+class ClientWithdrawal(models.Model):
+    """A client's unspent balance paid back to their card: requested (the ledger has moved it to the
+    world), then completed (the gateway paid it) or failed (moved back by a reversal)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="client_withdrawals")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    status = models.CharField(
+        max_length=10, choices=PayoutStatus.choices, default=PayoutStatus.REQUESTED, db_index=True
+    )
+    # The form's one-time token: a replayed form finds this withdrawal instead of making another.
+    idempotency_key = models.CharField(max_length=120)
+    card_last4 = models.CharField(max_length=4)
+    refund_id = models.CharField(max_length=100, blank=True, help_text="The gateway's refund id, once paid.")
+    reason = models.CharField(max_length=300, blank=True, help_text="Why the gateway refused it.")
+    requested_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    request_transaction = models.OneToOneField(
+        LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="client_withdrawal"
+    )
+    reversal_transaction = models.OneToOneField(
+        LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="client_withdrawal_reversed"
+    )
+
+    # Set in memory (never stored) when client_withdraw returns an earlier withdrawal for a replayed form.
+    replayed: bool = False
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payments_client_withdrawal_amount_positive"),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"], name="payments_client_withdrawal_key_unique_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"Withdrawal to card #{self.pk}: {format_money(self.amount, self.currency)} ({self.get_status_display()})"
+        )

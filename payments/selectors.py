@@ -1,10 +1,11 @@
 """Reads of the ledger: balances, earnings, statements and per-milestone totals."""
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 
 from payments.ledger.models import (
     Account,
@@ -78,6 +79,23 @@ def milestone_money_totals(*, milestone_ids: Iterable[int]) -> dict[int, Milesto
     return totals
 
 
+def milestone_transaction_kinds(*, milestone_ids: Iterable[int]) -> dict[int, Counter[str]]:
+    """How many ledger transactions of each kind every milestone has, in one query; unknown ids get none."""
+    ids = list(dict.fromkeys(milestone_ids))
+    kinds: dict[int, Counter[str]] = {milestone_id: Counter() for milestone_id in ids}
+    rows = (
+        LedgerTransaction.objects.filter(milestone_id__in=ids)
+        .values("milestone_id", "kind")
+        .annotate(count=Count("pk"))
+        .values_list("milestone_id", "kind", "count")
+        .order_by()
+    )
+    for milestone_id, kind, count in rows:
+        if milestone_id is not None:
+            kinds[milestone_id][kind] = count
+    return kinds
+
+
 def escrow_balances() -> dict[int, int]:
     """What each milestone's escrow holds now, by milestone id (an escrow missing its balance row holds 0)."""
     rows = Account.objects.filter(kind=K.ESCROW).values_list("milestone_id", "balance__amount")
@@ -99,6 +117,21 @@ def client_balance(*, user: User, currency: str) -> int:
         .first()
     )
     return amount or 0
+
+
+def client_balance_state(*, user: User, currency: str) -> tuple[int, int]:
+    """The user's client balance and its version: the id of its latest entry (0 before any).
+
+    Two reads of the same version saw the same balance history, so a charge keyed on it is the
+    same charge however many times it is asked for.
+    """
+    rows = Balance.objects.filter(account__kind=K.CLIENT_BALANCE, account__user=user, account__currency=currency)
+    latest = Entry.objects.filter(account_id=OuterRef("account_id")).order_by("-pk").values("pk")[:1]
+    row = rows.annotate(version=Subquery(latest)).values_list("amount", "version").first()
+    if row is None:
+        return 0, 0
+    amount, version = row
+    return amount, version or 0
 
 
 def client_balances(*, user: User) -> dict[str, int]:

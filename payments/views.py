@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 from core.money import format_amount_plain, format_money
 from payments import selectors, services
 from payments.errors import PaymentError
-from payments.forms import AddFundsForm, PayoutDestinationForm, WithdrawForm
+from payments.forms import AddFundsForm, ClientWithdrawForm, PayoutDestinationForm, WithdrawForm
 from payments.ledger.models import AccountKind, Entry
-from payments.models import PayoutDestination
+from payments.models import PayoutDestination, PayoutStatus
 from users.http import AuthenticatedRequest
 
 STATEMENT_PAGE_SIZE = 50
@@ -29,6 +29,7 @@ def _wallet_page(
     request: AuthenticatedRequest,
     *,
     add_funds_form: AddFundsForm | None = None,
+    client_withdraw_form: ClientWithdrawForm | None = None,
     withdraw_form: WithdrawForm | None = None,
     destination_form: PayoutDestinationForm | None = None,
     status: int = 200,
@@ -44,6 +45,8 @@ def _wallet_page(
         # Each role sees only its own money: the client balance for clients (or anyone who still holds one).
         "show_client_balance": user.is_client or any(balances.values()),
         "add_funds_form": add_funds_form or AddFundsForm(),
+        "client_withdraw_form": client_withdraw_form or ClientWithdrawForm(),
+        "has_client_balance": any(balances.values()),
         "withdraw_form": withdraw_form or WithdrawForm(),
         "destination": PayoutDestination.objects.filter(user=user).first(),
         "destination_form": destination_form or PayoutDestinationForm(),
@@ -111,6 +114,35 @@ def withdraw(request: AuthenticatedRequest) -> HttpResponse:
             messages.success(
                 request, f"Withdrawal of {format_money(amount, currency)} requested. It is on its way to your bank."
             )
+    return redirect("payments:wallet")
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def client_withdraw(request: AuthenticatedRequest) -> HttpResponse:
+    form = ClientWithdrawForm(request.POST)
+    if not form.is_valid():
+        return _wallet_page(request, client_withdraw_form=form, status=400)
+    amount, currency = form.cleaned_data["amount_minor"], form.cleaned_data["currency"]
+    try:
+        withdrawal = services.client_withdraw(
+            user=request.user,
+            amount=amount,
+            currency=currency,
+            card_number=form.cleaned_data["card_number"],
+            idempotency_key=form.idempotency_key,
+        )
+    except PaymentError as error:
+        messages.error(request, str(error))
+        return redirect("payments:wallet")
+    money = format_money(amount, currency)
+    if withdrawal.status == PayoutStatus.FAILED:
+        messages.error(request, f"That withdrawal was refused: {withdrawal.reason}")
+    elif withdrawal.replayed:
+        messages.info(request, "That withdrawal was already made; your card was not paid twice.")
+    else:
+        messages.success(request, f"{money} was withdrawn to your card ending {withdrawal.card_last4}.")
     return redirect("payments:wallet")
 
 

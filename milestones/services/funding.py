@@ -1,6 +1,5 @@
 """Funding: the client moves approved milestones' amounts into escrow, one or several at once."""
 
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -9,6 +8,7 @@ from django.db import transaction
 from core.money import format_money
 from milestones.errors import MilestoneError
 from milestones.models import Milestone, MilestoneAction
+from milestones.services.shortfall import card_shortfall_charge
 from milestones.services.skeleton import (
     milestone_check_transition,
     milestone_fire,
@@ -16,7 +16,7 @@ from milestones.services.skeleton import (
     milestone_refuse_replay,
 )
 from payments.selectors import client_balance
-from payments.services import deposit, escrow_fund
+from payments.services import escrow_fund
 from users.models import User
 
 if TYPE_CHECKING:
@@ -77,21 +77,21 @@ def _fund_shortfall(*, milestones: Sequence[Milestone], actor: User, currency: s
 @transaction.atomic
 def _fund_shortfall_deposit(*, ids: list[int], actor: User, card_number: str, idempotency_key: str | None) -> None:
     """Charge the card for what the balance lacks, after the same checks funding makes, so a
-    request that would be refused anyway charges nothing."""
-    current = list(Milestone.objects.select_related("contract").filter(pk__in=ids).order_by("pk"))
-    if len(current) != len(ids):
-        raise MilestoneError("One of those milestones no longer exists.")
+    request that would be refused anyway charges nothing.
+
+    The milestones are locked as funding locks them, so tabs funding the same milestones take
+    turns and only the first charges (see `card_shortfall_charge`).
+    """
+    current = [milestone_lock(milestone_id=pk) for pk in ids]
     keys = {m.pk: _sub_key(idempotency_key, m.pk, len(ids)) for m in current}
     contract = _fund_many_check(milestones=current, actor=actor, keys=keys)
-    _, _, shortfall = _fund_shortfall(milestones=current, actor=actor, currency=contract.currency)
-    if shortfall > 0:
-        deposit(
-            user=actor,
-            amount=shortfall,
-            currency=contract.currency,
-            card_number=card_number,
-            idempotency_key=f"fund-shortfall:{idempotency_key or uuid.uuid4().hex}",
-        )
+    card_shortfall_charge(
+        actor=actor,
+        currency=contract.currency,
+        needed=sum(m.amount for m in current),
+        paying_for="fund:" + ",".join(f"{m.pk}={m.amount}" for m in current),
+        card_number=card_number,
+    )
 
 
 @transaction.atomic

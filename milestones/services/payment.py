@@ -1,6 +1,5 @@
 """Paying out: release (by the client or, once the review period ends, by the system) and refunds."""
 
-import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -11,14 +10,15 @@ from core.durations import duration_display
 from core.money import format_money
 from milestones.errors import MilestoneActionNotAllowed, MilestoneError
 from milestones.models import Milestone, MilestoneAction, MilestoneState
+from milestones.services.shortfall import card_shortfall_charge
 from milestones.services.skeleton import (
     milestone_check_transition,
+    milestone_lock,
     milestone_refuse_replay,
     milestone_transition,
 )
 from milestones.transitions import TRANSITIONS
-from payments.selectors import client_balance
-from payments.services import deposit, escrow_refund, escrow_release, escrow_split
+from payments.services import escrow_refund, escrow_release, escrow_split
 from users.models import User
 from users.selectors import user_system_actor
 
@@ -74,19 +74,18 @@ def _bonus_shortfall_deposit(
     *, milestone: Milestone, actor: User, bonus: int, card_number: str, idempotency_key: str | None
 ) -> None:
     """Charge the card for exactly what the balance lacks for the bonus; a release that would be refused anyway
-    (a replayed form, the wrong state or person) charges nothing, and a replay of this key charges once."""
-    current = Milestone.objects.select_related("contract").get(pk=milestone.pk)
+    (a replayed form, the wrong state or person) charges nothing. The milestone is locked as the release locks
+    it, so several tabs releasing it take turns and only the first charges (see `card_shortfall_charge`)."""
+    current = milestone_lock(milestone_id=milestone.pk)
     milestone_refuse_replay(idempotency_key=idempotency_key)
     milestone_check_transition(milestone=current, name=MilestoneAction.RELEASE, actor=actor)
-    shortfall = bonus - client_balance(user=actor, currency=current.currency)
-    if shortfall > 0:
-        deposit(
-            user=actor,
-            amount=shortfall,
-            currency=current.currency,
-            card_number=card_number,
-            idempotency_key=f"bonus-shortfall:{idempotency_key or uuid.uuid4().hex}",
-        )
+    card_shortfall_charge(
+        actor=actor,
+        currency=current.currency,
+        needed=bonus,
+        paying_for=f"bonus:{current.pk}={bonus}",
+        card_number=card_number,
+    )
 
 
 def milestone_auto_release(*, milestone: Milestone, now: datetime | None = None) -> Milestone:

@@ -1,8 +1,9 @@
 """The ledger's own invariants, recomputed from its entries. Reads only.
 
 Every stored balance equals the sum of its account's entries, no balance but the world's is
-negative, all balances of a currency sum to zero, and every transaction has two or more
-positive legs in one currency that sum to zero. The layers above add their own checks to the
+negative, all balances of a currency sum to zero, every transaction has two or more positive
+legs in one currency that sum to zero, and every account's HMAC chain holds (an edited, inserted
+or deleted entry breaks it; see `payments.ledger.chain`). The layers above add their own checks to the
 same report (`payments.verification`, `milestones.ledger_checks`).
 """
 
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, Count, F, Q, Sum, When
 
-from payments.ledger.models import Account, AccountKind, EntryDirection, LedgerTransaction
+from payments.ledger.chain import ChainLink, chain_key, chain_verify
+from payments.ledger.models import Account, AccountKind, Entry, EntryDirection, LedgerTransaction
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ def ledger_check(report: LedgerReport) -> list[AccountRow]:
     report.transactions = LedgerTransaction.objects.count()
     accounts = _check_balances(report)
     _check_transactions(report)
+    _check_chains(report)
     return accounts
 
 
@@ -114,3 +117,14 @@ def _check_transactions(report: LedgerReport) -> None:
             report.violations.append(f"Transaction #{pk} mixes currencies; the ledger has no exchange.")
         if malformed:
             report.violations.append(f"Transaction #{pk} has a non-positive leg or one in another currency.")
+
+
+def _check_chains(report: LedgerReport) -> None:
+    """Every entry's HMAC follows from its content and its account's previous entry."""
+    rows = Entry.objects.order_by("account_id", "pk").values_list("pk", "chain_hmac", *ChainLink.COLUMNS)
+    links = ((pk, stored, ChainLink(*columns)) for pk, stored, *columns in rows.iterator(chunk_size=2000))
+    for account_id, entry_id in chain_verify(key=chain_key(), rows=links):
+        report.violations.append(
+            f"Account #{account_id}: entry #{entry_id} breaks the account's HMAC chain: it, or the entry "
+            "before it, was edited, inserted or deleted outside the ledger."
+        )

@@ -124,6 +124,7 @@ class TransactionKind(models.TextChoices):
     SPLIT = "split", "Escrow split"
     MATURE = "mature", "Earnings available"
     PAYOUT = "payout", "Payout"
+    WITHDRAWAL = "withdrawal", "Balance withdrawn to card"
     REVERSAL = "reversal", "Reversal"
 
 
@@ -176,6 +177,10 @@ class Entry(models.Model):
     direction = models.CharField(max_length=6, choices=EntryDirection.choices)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
+    # HMAC of this entry, its transaction and account, and the previous entry's HMAC on the same
+    # account, keyed by LEDGER_CHAIN_KEY (never stored in the database): see payments/ledger/chain.py.
+    # An entry inserted behind the ledger's back gets "" and fails `ledger_verify`.
+    chain_hmac = models.CharField(max_length=64, db_default="")
 
     class Meta:
         db_table = "payments_entry"

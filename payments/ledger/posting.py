@@ -10,7 +10,8 @@ Every money movement has the same shape, written once in `ledger_post`:
 3. replay again, under the locks: a racing duplicate that committed meanwhile is returned instead
    of moving the money twice;
 4. build the legs from the locked balances (refusing, before anything is written, what the
-   balances do not cover) and post them as one balanced transaction.
+   balances do not cover) and post them as one balanced transaction, each entry linked into its
+   account's HMAC chain (`payments.ledger.chain`) while the locks serialise the account.
 
 The database's triggers and CHECKs are the backstop, not the first line.
 """
@@ -23,7 +24,9 @@ from dataclasses import dataclass
 from typing import TypeVar, overload
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 
+from payments.ledger.chain import ChainLink, chain_hmac, chain_key
 from payments.ledger.errors import LedgerError, LedgerIdempotencyConflict
 from payments.ledger.models import Account, AccountKind, Balance, Entry, EntryDirection, LedgerTransaction
 
@@ -236,16 +239,7 @@ def post(*, key: str, fingerprint: str, posting: Posting) -> LedgerTransaction:
                 external_ref=posting.external_ref,
                 memo=posting.memo[:300],
             )
-            Entry.objects.bulk_create(
-                Entry(
-                    transaction=posted,
-                    account=leg.account,
-                    direction=leg.direction,
-                    amount=leg.amount,
-                    currency=leg.account.currency,
-                )
-                for leg in legs
-            )
+            Entry.objects.bulk_create(_chained_entries(posted, legs))
     except IntegrityError:
         # A racing duplicate committed first under the same key: answer as a replay would.
         existing = replay(key=key, fingerprint=fingerprint)
@@ -253,3 +247,59 @@ def post(*, key: str, fingerprint: str, posting: Posting) -> LedgerTransaction:
             raise
         return existing
     return posted
+
+
+def chain_heads(accounts: Iterable[Account]) -> dict[int, str]:
+    """The HMAC of each account's latest entry ("" before its first), read under its balance lock.
+
+    The callers already hold these locks, so taking them again waits for nothing; taking them
+    here keeps each chain linear even for code that skipped them. The heads are read in a second
+    statement: under READ COMMITTED, one that waited for a lock sees the entries committed meanwhile.
+    """
+    ids = list(balances_lock(accounts))
+    latest = Entry.objects.filter(account_id=OuterRef("account_id")).order_by("-pk").values("chain_hmac")[:1]
+    rows = Balance.objects.filter(account_id__in=ids).annotate(head=Subquery(latest)).values_list("account_id", "head")
+    return {account_id: head or "" for account_id, head in rows}
+
+
+def _chained_entries(posted: LedgerTransaction, legs: Sequence[Leg]) -> list[Entry]:
+    key = chain_key()
+    heads = chain_heads(leg.account for leg in legs)
+    entries = []
+    for leg in legs:
+        account = leg.account
+        link = ChainLink(
+            transaction_id=posted.pk,
+            kind=posted.kind,
+            idempotency_key=posted.idempotency_key,
+            fingerprint=posted.fingerprint,
+            request_key=posted.request_key,
+            milestone_id=posted.milestone_id,
+            contract_id=posted.contract_id,
+            user_id=posted.user_id,
+            reverses_id=posted.reverses_id,
+            external_ref=posted.external_ref,
+            memo=posted.memo,
+            created_at=posted.created_at,
+            account_id=account.pk,
+            account_kind=account.kind,
+            account_currency=account.currency,
+            account_user_id=account.user_id,
+            account_milestone_id=account.milestone_id,
+            direction=leg.direction,
+            amount=leg.amount,
+            currency=account.currency,
+        )
+        # Two legs on one account in one transaction chain one after the other, in insert order.
+        heads[account.pk] = chain_hmac(key=key, previous=heads.get(account.pk, ""), link=link)
+        entries.append(
+            Entry(
+                transaction=posted,
+                account=account,
+                direction=leg.direction,
+                amount=leg.amount,
+                currency=account.currency,
+                chain_hmac=heads[account.pk],
+            )
+        )
+    return entries

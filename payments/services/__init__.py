@@ -19,10 +19,12 @@ from payments.services.deposits import deposit
 from payments.services.earnings import earnings_mature, earnings_mature_due
 from payments.services.escrow import escrow_change, escrow_fund, escrow_refund, escrow_release, escrow_split
 from payments.services.payouts import payout_complete, payout_destination_set, payout_fail, payout_request
+from payments.services.withdrawals import client_withdraw
 
 __all__ = [
     "EscrowParties",
     "EscrowSubject",
+    "client_withdraw",
     "deposit",
     "earnings_mature",
     "earnings_mature_due",

@@ -52,3 +52,40 @@ def test_a_client_adds_funds_and_a_declined_card_changes_nothing(page: Page, liv
     page.get_by_role("link", name="Full statement").click()
     expect(page.get_by_role("row")).to_have_count(2)
     expect(page.get_by_role("row").nth(1)).to_contain_text("+$250.00")
+
+
+def withdraw_to_card(page: Page, amount: str, card: str = "4242 4242 4242 4242") -> None:
+    form = page.locator("form", has=page.get_by_role("button", name="Withdraw to card"))
+    form.get_by_label("Amount").fill(amount)
+    form.get_by_label("Card number").fill(card)
+    form.get_by_role("button", name="Withdraw to card").click()
+
+
+def test_a_client_withdraws_unspent_balance_to_their_card(page: Page, live_server):
+    # Given a signed-in client who added 120.00 and spent none of it
+    client = ClientFactory(email="wanda@example.com")
+    log_in(page, live_server, client.email)
+    page.get_by_role("link", name="Wallet").click()
+    add_funds(page, "120.00", "4242 4242 4242 4242")
+    balance = page.get_by_test_id("client-balance-USD")
+    expect(balance).to_have_text("$120.00")
+
+    # When they ask for more than the balance, confirming their password as they are asked to
+    withdraw_to_card(page, "120.01")
+    expect(page.get_by_role("heading", name="Confirm Access")).to_be_visible()
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+
+    # Then they are told plainly and nothing moves
+    expect(page.get_by_role("alert")).to_contain_text("which does not cover $120.01")
+    expect(balance).to_have_text("$120.00")
+
+    # When they withdraw 45.50 to the card that succeeds
+    withdraw_to_card(page, "45.50")
+
+    # Then the page confirms it, the balance drops by exactly that, and the statement lists it
+    expect(page.get_by_role("status")).to_contain_text("$45.50 was withdrawn to your card ending 4242.")
+    expect(balance).to_have_text("$74.50")
+    page.get_by_role("link", name="Full statement").click()
+    expect(page.get_by_role("row").nth(1)).to_contain_text("Withdrawn to card ending 4242")
+    expect(page.get_by_role("row").nth(1)).to_contain_text("\u2212$45.50")  # the money filter signs with U+2212

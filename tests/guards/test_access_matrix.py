@@ -357,6 +357,17 @@ MATRIX: dict[str, Row] = {
         post=signed_in(LOGIN, REAUTH),
         data=lambda world: {"withdraw-amount": "1", "withdraw-currency": "USD", "withdraw-token": token()},
     ),
+    "payments:client_withdraw": Row(
+        no_kwargs,
+        get=signed_in(LOGIN, NOT_ALLOWED),
+        post=signed_in(LOGIN, REAUTH),
+        data=lambda world: {
+            "card-withdraw-amount": "1",
+            "card-withdraw-currency": "USD",
+            "card-withdraw-card_number": SUCCESS_CARD,
+            "card-withdraw-token": token(),
+        },
+    ),
     "payments:payout_destination": Row(
         no_kwargs,
         get=signed_in(LOGIN, NOT_ALLOWED),

@@ -289,6 +289,13 @@ TARGETS: dict[str, Target] = {
         make=lambda world, data, files: payment_forms.WithdrawForm(data),
         reauthenticate=True,
     ),
+    "withdraw to card": Target(
+        covers=(payment_forms.ClientWithdrawForm,),
+        actor="client",
+        url=lambda world: reverse("payments:client_withdraw"),
+        make=lambda world, data, files: payment_forms.ClientWithdrawForm(data),
+        reauthenticate=True,
+    ),
     "payout destination": Target(
         covers=(payment_forms.PayoutDestinationForm,),
         actor="freelancer",
@@ -329,7 +336,11 @@ TARGETS: dict[str, Target] = {
 BASES = {
     core_forms.OneTimeTokenForm: (contract_forms.MessageForm, marketplace_forms.JobForm),
     milestone_forms.ActionForm: (milestone_forms.NoteForm, milestone_forms.ResolveForm),
-    payment_forms.WalletForm: (payment_forms.AddFundsForm, payment_forms.WithdrawForm),
+    payment_forms.WalletForm: (
+        payment_forms.AddFundsForm,
+        payment_forms.WithdrawForm,
+        payment_forms.ClientWithdrawForm,
+    ),
     user_forms.RolesMixin: (user_forms.ProfileForm, user_forms.SignupProfileForm),
 }
 

@@ -33,11 +33,32 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
         "WARNING",
         DJANGO_ENV="production",
         SECRET_KEY="p" + "x7Kq2vN9wL4mZ8rT1yB6cH3jF5gD0sA" * 2,
+        LEDGER_CHAIN_KEY="chain-" + "Qm3vT8xK1pW6zR4yN9bL2cH7" * 2,
         ALLOWED_HOSTS="milestone.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_run_without_a_ledger_chain_key():
+    # The chain's key has no production default: without it the ledger could not be verified.
+    env = {k: v for k, v in os.environ.items() if k not in ("LEDGER_CHAIN_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={
+            **env,
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "p" + "x7Kq2vN9wL4mZ8rT1yB6cH3jF5gD0sA" * 2,
+            "ALLOWED_HOSTS": "milestone.example.com",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "ledger.E001" in result.stderr and "LEDGER_CHAIN_KEY is not set" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

@@ -16,8 +16,9 @@ from milestones import services
 from milestones.errors import MilestoneError
 from milestones.models import Milestone, MilestoneState
 from payments.errors import PaymentError
+from payments.gateway import ChargeResult, DemoCardGateway
 from payments.models import EarningsLot
-from payments.selectors import milestone_money_totals
+from payments.selectors import client_balance, milestone_money_totals
 from payments.services import earnings_mature
 from tests.milestones.factories import funded_contract, milestone_in_state
 
@@ -207,3 +208,101 @@ def test_a_lot_matures_while_the_contract_is_being_ended(monkeypatch):
     assert finished, "maturing a lot waited for the contract's end"
     assert not isinstance(results["meanwhile"], Exception), results
     assert not isinstance(results["holder"], Exception), results
+
+
+class CountingGateway(DemoCardGateway):
+    """The test gateway, remembering each distinct charge it made (a retried key is the same charge)."""
+
+    charges: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def charge(self, *, amount: int, currency: str, card_number: str, idempotency_key: str) -> ChargeResult:
+        result = super().charge(
+            amount=amount, currency=currency, card_number=card_number, idempotency_key=idempotency_key
+        )
+        with self.lock:
+            self.charges[result.charge_id] = result.amount
+        return result
+
+
+def test_three_tabs_funding_one_milestone_by_card_charge_the_shortfall_once(settings):
+    # Given a $300 approved milestone and a client with $100 on their balance
+    milestone = milestone_in_state(S.APPROVED, contract=funded_contract(balance=10_000), amount=30_000)
+    client = milestone.contract.client
+    settings.PAYMENT_GATEWAY = f"{__name__}.CountingGateway"
+    CountingGateway.charges = {}
+
+    def fund_by_card(tab: str) -> Callable[[], object]:
+        def fund() -> object:
+            return services.milestone_fund(
+                milestone=milestone, actor=client, card_number="4242424242424242", idempotency_key=tab
+            )
+
+        return fund
+
+    # When three tabs fund it by card at the same moment
+    wins, losses = _race([fund_by_card("tab-a"), fund_by_card("tab-b"), fund_by_card("tab-c")])
+
+    # Then the card was charged once, for the $200 shortfall, and the milestone funded once
+    assert list(CountingGateway.charges.values()) == [20_000]
+    assert len(wins) == 1 and len(losses) == 2, (wins, losses)
+    assert Milestone.objects.get(pk=milestone.pk).state == S.FUNDED
+    assert milestone_money_totals(milestone_ids=[milestone.pk])[milestone.pk].funded == 30_000
+    # And nothing is left over on the balance: $100 + $200 charged, less $300 in escrow
+    assert client_balance(user=client, currency="USD") == 0
+    call_command("ledger_verify")
+
+
+def test_three_tabs_funding_several_milestones_by_card_charge_the_shortfall_once(settings):
+    # Given two approved milestones of $200 and $100 and a client with nothing on their balance
+    first = milestone_in_state(S.APPROVED, contract=funded_contract(balance=0), amount=20_000)
+    second = milestone_in_state(S.APPROVED, contract=first.contract, amount=10_000)
+    client = first.contract.client
+    settings.PAYMENT_GATEWAY = f"{__name__}.CountingGateway"
+    CountingGateway.charges = {}
+
+    def fund_both_by_card(tab: str) -> Callable[[], object]:
+        def fund_many() -> object:
+            return services.milestone_fund_many(
+                milestones=[first, second], actor=client, card_number="4242424242424242", idempotency_key=tab
+            )
+
+        return fund_many
+
+    # When three tabs of the contract's fund page submit both at once
+    wins, losses = _race([fund_both_by_card("tab-a"), fund_both_by_card("tab-b"), fund_both_by_card("tab-c")])
+
+    # Then one $300 charge, both funded once, nothing left over
+    assert list(CountingGateway.charges.values()) == [30_000]
+    assert len(wins) == 1 and len(losses) == 2, (wins, losses)
+    totals = milestone_money_totals(milestone_ids=[first.pk, second.pk])
+    assert (totals[first.pk].funded, totals[second.pk].funded) == (20_000, 10_000)
+    assert client_balance(user=client, currency="USD") == 0
+    call_command("ledger_verify")
+
+
+def test_three_tabs_releasing_with_a_bonus_by_card_charge_the_bonus_shortfall_once(settings):
+    # Given a submitted milestone and a client whose balance is empty
+    milestone = milestone_in_state(S.SUBMITTED, contract=funded_contract(balance=50_000), amount=50_000)
+    client = milestone.contract.client
+    assert client_balance(user=client, currency="USD") == 0
+    settings.PAYMENT_GATEWAY = f"{__name__}.CountingGateway"
+    CountingGateway.charges = {}
+
+    def release_with_bonus(tab: str) -> Callable[[], object]:
+        def release() -> object:
+            return services.milestone_release(
+                milestone=milestone, actor=client, bonus=2_500, card_number="4242424242424242", idempotency_key=tab
+            )
+
+        return release
+
+    # When three tabs release it with a $25 bonus paid by card at once
+    wins, losses = _race([release_with_bonus("tab-a"), release_with_bonus("tab-b"), release_with_bonus("tab-c")])
+
+    # Then the card paid the bonus once, the milestone was released once, and nothing is left over
+    assert list(CountingGateway.charges.values()) == [2_500]
+    assert len(wins) == 1 and len(losses) == 2, (wins, losses)
+    assert milestone_money_totals(milestone_ids=[milestone.pk])[milestone.pk].bonus == 2_500
+    assert client_balance(user=client, currency="USD") == 0
+    call_command("ledger_verify")

@@ -5,14 +5,29 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from payments.models import Account, Balance, EarningsLot, Entry, LedgerTransaction, Payout, PayoutStatus
-from payments.services import earnings_mature_due, escrow_release, payout_request
-from tests.payments.factories import deposit_for, funded_milestone, with_payout_destination
+from payments.models import (
+    Account,
+    Balance,
+    ClientWithdrawal,
+    EarningsLot,
+    Entry,
+    LedgerTransaction,
+    Payout,
+    PayoutStatus,
+)
+from payments.services import client_withdraw, earnings_mature_due, escrow_release, payout_request
+from tests.payments.factories import (
+    SUCCESS_CARD,
+    client_with_balance,
+    deposit_for,
+    funded_milestone,
+    with_payout_destination,
+)
 from tests.users.factories import ClientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Account, Balance, LedgerTransaction, Entry, EarningsLot, Payout]
+MODELS = [Account, Balance, LedgerTransaction, Entry, EarningsLot, Payout, ClientWithdrawal]
 
 
 @pytest.fixture
@@ -37,8 +52,11 @@ def requested_payout(settings) -> Payout:
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
 def test_every_ledger_list_opens_and_searches_but_nothing_can_be_added_or_deleted(staff_client, model, settings):
-    # Given some money that moved
+    # Given some money that moved, and a client's balance withdrawn to their card
     requested_payout(settings)
+    client_withdraw(
+        user=client_with_balance(5_000), amount=2_000, currency="USD", card_number=SUCCESS_CARD, idempotency_key="a"
+    )
     # Then each list opens, a search runs, and the add page is refused
     assert staff_client.get(admin_url(model, "changelist")).status_code == 200
     assert staff_client.get(admin_url(model, "changelist"), {"q": "example.com"}).status_code == 200

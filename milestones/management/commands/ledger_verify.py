@@ -10,8 +10,10 @@ from milestones.ledger_checks import ledger_verify
 
 class Command(BaseCommand):
     help = (
-        "Recompute every balance from the entries; check that each transaction sums to zero, that escrow "
-        "matches each milestone's state, and that released + refunded never exceeds funded. Exits 1 on any violation."
+        "Recompute every balance from the entries; check that each transaction sums to zero, every account's "
+        "HMAC chain, that every deposit, withdrawal and payout matches the gateway's or the payout's record, that "
+        "each milestone's state matches its escrow and ledger history, and each earnings lot's hold. "
+        "Exits 1 on any violation."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
