@@ -233,6 +233,15 @@ DELIVERABLE_ALLOWED_EXTENSIONS = env.list(
     ],
 )  # fmt: skip
 
+# --- Offers and disputes ------------------------------------------------------------
+# Days an offer to divide a milestone's escrow stays open before it expires.
+OFFER_EXPIRY_DAYS = env.int("OFFER_EXPIRY_DAYS", default=7)
+# Days the other party has to answer a dispute before it goes to arbitration, marked "no response".
+DISPUTE_RESPOND_DAYS = env.int("DISPUTE_RESPOND_DAYS", default=5)
+# An arbitrator's decision on a milestone above this amount (minor units, 500,000 = $5,000.00) waits for a
+# second, different arbitrator's approval before any money moves.
+DISPUTE_SECOND_APPROVAL_ABOVE_MINOR = env.int("DISPUTE_SECOND_APPROVAL_ABOVE_MINOR", default=500_000)
+
 # --- Celery --------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
@@ -274,6 +283,15 @@ CELERY_BEAT_SCHEDULE = {
     "milestones-due-reminders": {
         "task": "milestones.tasks.milestones_due_reminders_send",
         "schedule": crontab(minute="3-59/15"),
+    },
+    # Dispute timers (README: Timers): unanswered cases to arbitration, offer expiry; every 15 minutes.
+    "disputes-unanswered-escalate": {
+        "task": "disputes.tasks.disputes_unanswered_escalate",
+        "schedule": crontab(minute="5-59/15"),
+    },
+    "disputes-offers-expire": {
+        "task": "disputes.tasks.offers_expire_due",
+        "schedule": crontab(minute="9-59/15"),
     },
     # Daily digest of non-money notices for users who chose it (notifications.delivery).
     "notifications-digest-send": {

@@ -17,10 +17,26 @@ class NotificationKind(models.TextChoices):
     REVIEW_REMINDER = "review_reminder", "A submission waits for your review"
     DUE_REMINDER = "due_reminder", "A milestone is due"
     PAYOUT = "payout", "A payout was settled"
+    OFFER_MADE = "offer_made", "An offer to divide the escrow of a milestone"
+    OFFER_ACCEPTED = "offer_accepted", "Your offer was accepted and the escrow divided"
+    OFFER_DECLINED = "offer_declined", "Your offer was declined"
+    OFFER_EXPIRED = "offer_expired", "An offer expired unanswered"
+    DISPUTE_OPENED = "dispute_opened", "A dispute was opened"
+    DISPUTE_ANSWERED = "dispute_answered", "A statement on a dispute"
+    DISPUTE_ESCALATED = "dispute_escalated", "A dispute went to arbitration"
+    DISPUTE_WITHDRAWN = "dispute_withdrawn", "A dispute was withdrawn"
+    DISPUTE_DECIDED = "dispute_decided", "An arbitrator decided a dispute"
 
 
 # Kinds that move or promise money: always emailed at once, whatever the user's preferences.
-MONEY_KINDS: frozenset[NotificationKind] = frozenset({NotificationKind.MILESTONE_MONEY, NotificationKind.PAYOUT})
+MONEY_KINDS: frozenset[NotificationKind] = frozenset(
+    {
+        NotificationKind.MILESTONE_MONEY,
+        NotificationKind.PAYOUT,
+        NotificationKind.OFFER_ACCEPTED,
+        NotificationKind.DISPUTE_DECIDED,
+    }
+)
 
 
 def kind_is_money(kind: str) -> bool:
