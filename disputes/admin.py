@@ -71,7 +71,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 class AmountFilter(admin.SimpleListFilter):
-    title = "amount in escrow"
+    title = "amount at stake (in the milestone's currency)"
     parameter_name = "amount"
     # Upper bounds in minor units; the last band is everything above the four-eyes default.
     BANDS = {
@@ -108,17 +108,7 @@ class AwaitingApprovalFilter(admin.SimpleListFilter):
 
 @admin.register(Dispute)
 class DisputeAdmin(admin.ModelAdmin):
-    list_display = [
-        "__str__",
-        "contract",
-        "amount_display",
-        "status",
-        "reason",
-        "no_response",
-        "opened_at",
-        "age",
-        "waiting_for_approval",
-    ]
+    list_display = ["__str__", "amount_display", "status", "reason", "no_response", "age", "waiting_for_approval"]
     list_filter = ["status", AgeFilter, AmountFilter, "reason", "no_response", AwaitingApprovalFilter]
     search_fields = [
         "=id",
@@ -163,7 +153,7 @@ class DisputeAdmin(admin.ModelAdmin):
     def contract(self, obj: Dispute) -> str:
         return str(obj.milestone.contract)
 
-    @admin.display(description="In escrow", ordering="milestone__amount")
+    @admin.display(description="Amount at stake", ordering="milestone__amount")
     def amount_display(self, obj: Dispute) -> str:
         return format_money(obj.milestone.amount, obj.milestone.currency)
 

@@ -39,6 +39,7 @@ class DisputeOpenForm(EvidenceFormMixin, ActionForm):
         max_length=10_000,
         help_text="What went wrong, and what you want to happen. The other party and any arbitrator read it.",
     )
+    field_order = ["reason", "statement", "files"]
 
 
 class StatementForm(EvidenceFormMixin, ActionForm):

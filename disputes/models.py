@@ -122,6 +122,11 @@ class Dispute(models.Model):
         return self.is_open and self.decided_at is not None
 
     @property
+    def client_amount(self) -> int | None:
+        """What went back to the client, once the escrow was divided."""
+        return None if self.freelancer_amount is None else self.milestone.amount - self.freelancer_amount
+
+    @property
     def was_withdrawn(self) -> bool:
         return self.outcome == DisputeOutcome.WITHDRAWN
 
