@@ -46,6 +46,7 @@ class StatementForm(EvidenceFormMixin, ActionForm):
     text = forms.CharField(
         label="Statement", required=False, widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000
     )
+    field_order = ["text", "files"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -228,7 +228,6 @@ TRANSITIONS: dict[str, TransitionMeta] = {
             name=A.OPEN_DISPUTE,
             label="open dispute",
             past="disputed",
-            done="The dispute is open; the review clock is paused.",
             underway=(
                 "This milestone is in dispute: the money stays in escrow until the case is settled by an accepted "
                 "offer, withdrawn, or decided by an arbitrator. {actor} opened it on {date}."
@@ -239,9 +238,6 @@ TRANSITIONS: dict[str, TransitionMeta] = {
             name=A.WITHDRAW_DISPUTE,
             label="withdraw dispute",
             past="taken out of dispute",
-            done="You withdrew the dispute.",
-            main_in=MilestoneState.DISPUTED,
-            next_step="See the dispute",
             refused="Only the party who opened the dispute can withdraw it.",
             effect=_review_clock_resumes,
         ),
@@ -250,7 +246,6 @@ TRANSITIONS: dict[str, TransitionMeta] = {
             moves_money=True,
             label="resolve",
             past="resolved",
-            done="The dispute is decided.",
             refused="Only an arbitrator who is not a party to this contract can decide its disputes.",
         ),
         TransitionMeta(
@@ -258,7 +253,6 @@ TRANSITIONS: dict[str, TransitionMeta] = {
             moves_money=True,
             label="settle",
             past="settled",
-            done="The offer was accepted; the escrow is divided as it said.",
             refused="Only an accepted offer settles a milestone.",
         ),
         TransitionMeta(

@@ -11,7 +11,7 @@ from django.utils import timezone
 from disputes.models import DisputeOutcome, DisputeStatus
 from disputes.services import dispute_statement_add, disputes_unanswered_escalate
 from milestones.models import MilestoneState
-from notifications.kinds import NotificationKind
+from notifications.kinds import NotificationKind, kind_is_money
 from notifications.models import Notification
 from payments.ledger.models import LedgerTransaction, TransactionKind
 from payments.selectors import client_balance, milestone_money_totals
@@ -66,7 +66,8 @@ def test_the_split_action_posts_exactly_one_split_and_running_it_again_changes_n
     # And both parties got the decision as a money notice
     for party in (contract.client, contract.freelancer):
         notice = Notification.objects.get(recipient=party, kind=NotificationKind.DISPUTE_DECIDED)
-        assert "Most of it was delivered." in notice.body
+        assert "Most of it was delivered." in notice.body and kind_is_money(notice.kind)
+        assert (notice.object_type, notice.object_id) == ("dispute", case.pk)
 
     # When the same split (or any decision) is posted again
     again = _decide(client, case, "split", freelancer_amount="100", decision="Changed my mind")
