@@ -64,10 +64,11 @@ def status_refresh(case: Dispute) -> None:
         case.status = DisputeStatus.RESOLVED
     elif case.escalated_at is not None:
         case.status = DisputeStatus.IN_ARBITRATION
+    elif case.respond_by is not None:
+        # The other party has not answered yet; the opener's own offer doesn't stop their deadline.
+        case.status = DisputeStatus.AWAITING_RESPONSE
     elif Offer.objects.filter(milestone_id=case.milestone_id, status=OfferStatus.OPEN).exists():
         case.status = DisputeStatus.NEGOTIATING
-    elif case.respond_by is not None:
-        case.status = DisputeStatus.AWAITING_RESPONSE
     else:
         case.status = DisputeStatus.OPEN
 

@@ -206,7 +206,10 @@ def _escalate(
 
 
 def dispute_withdraw(*, dispute: Dispute, actor: User, note: str = "", idempotency_key: str | None = None) -> Dispute:
-    """The opener withdraws: the milestone returns to the state it came from, its review clock to the time left."""
+    """The opener withdraws: the milestone returns to the state it came from, its review clock to the time left.
+
+    Offers that belong to the case lapse with it.
+    """
     closed: list[Dispute] = []
 
     def validate(locked: Milestone) -> None:
@@ -218,6 +221,10 @@ def dispute_withdraw(*, dispute: Dispute, actor: User, note: str = "", idempoten
         case = closed[0]
         case.outcome = DisputeOutcome.WITHDRAWN
         case.closed_at = timezone.now()
+        # The case's offers lapse with it: the milestone goes back to where it was, with nothing pending.
+        Offer.objects.filter(dispute=case, status=OfferStatus.OPEN).update(
+            status=OfferStatus.EXPIRED, answered_at=case.closed_at
+        )
         status_refresh(case)
         case.save(update_fields=["outcome", "closed_at", "status"])
         event_record(case=case, actor=actor, action=DisputeAction.WITHDRAW, note=note, idempotency_key=idempotency_key)

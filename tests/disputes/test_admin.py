@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from contracts.models import Contract
 from disputes.models import DisputeOutcome, DisputeStatus
 from disputes.services import dispute_statement_add, disputes_unanswered_escalate
 from milestones.models import MilestoneState
@@ -196,7 +197,8 @@ def test_the_queue_filters_and_searches_and_the_case_page_shows_files_with_hashe
     assert listed(reason="quality") == {marked.pk, other.pk}
     assert listed(q=marked.milestone.contract.client.email) == {marked.pk}
     assert listed(q=other.milestone.title) == {other.pk}
-    assert listed(q=marked.milestone.contract.title) == {marked.pk}
+    Contract.objects.filter(pk=marked.milestone.contract_id).update(title="Bakery website rebuild")
+    assert listed(q="bakery website") == {marked.pk}
     # And the case page shows the evidence and the submissions with links and hashes
     html = client.get(reverse("admin:disputes_dispute_change", args=[marked.pk])).content.decode()
     stored = marked.statements.get().files.get()

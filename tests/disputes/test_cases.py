@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from disputes.errors import DisputeError
-from disputes.models import Dispute, DisputeOutcome, DisputeStatus, EvidenceFile
-from disputes.services import dispute_escalate, dispute_open, dispute_statement_add, dispute_withdraw
+from disputes.models import Dispute, DisputeOutcome, DisputeStatus, EvidenceFile, Offer, OfferStatus
+from disputes.services import dispute_escalate, dispute_open, dispute_statement_add, dispute_withdraw, offer_make
 from milestones import services
 from milestones.errors import DeliverableRejected, MilestoneActionNotAllowed
 from milestones.models import Milestone, MilestoneState
@@ -117,11 +117,17 @@ def test_withdrawing_restores_the_state_and_the_review_time_left_and_only_the_op
         dispute_statement_add(dispute=case, actor=contract.client, text="One more thing")
 
 
-def test_withdrawing_a_case_opened_on_funded_work_leaves_no_review_clock():
+def test_withdrawing_a_case_opened_on_funded_work_leaves_no_review_clock_and_lapses_its_offers():
+    # Given a case on funded work with the client's own offer open (the freelancer has not answered)
     case = open_case(state=S.FUNDED, by="client")
+    offer = offer_make(milestone=case.milestone, actor=case.milestone.contract.client, freelancer_amount=0)
+    assert fresh(case).status == DisputeStatus.AWAITING_RESPONSE  # the opener's offer is no answer
+    # When the client withdraws it
     dispute_withdraw(dispute=case, actor=case.milestone.contract.client)
+    # Then the milestone is funded with no review clock, and the case's offer lapsed with it
     milestone = Milestone.objects.get(pk=case.milestone_id)
     assert milestone.state == S.FUNDED and milestone.auto_release_at is None
+    assert Offer.objects.get(pk=offer.pk).status == OfferStatus.EXPIRED
 
 
 def test_a_dispute_on_one_milestone_does_not_block_the_others_of_the_contract():
