@@ -268,6 +268,15 @@ DELIVERABLE_ALLOWED_EXTENSIONS = env.list(
     ],
 )  # fmt: skip
 
+# --- Offers and disputes ------------------------------------------------------------
+# How long an offer to divide a milestone's escrow stays open before it expires.
+OFFER_EXPIRY_PERIOD = duration_parse(env.str("OFFER_EXPIRY_PERIOD", default="7d"), name="OFFER_EXPIRY_PERIOD")
+# How long the other party has to answer a dispute before it goes to arbitration, marked "no response".
+DISPUTE_RESPOND_PERIOD = duration_parse(env.str("DISPUTE_RESPOND_PERIOD", default="5d"), name="DISPUTE_RESPOND_PERIOD")
+# An arbitrator's decision on a milestone above this amount (minor units, 500,000 = $5,000.00) waits for a
+# second, different arbitrator's approval before any money moves.
+DISPUTE_SECOND_APPROVAL_ABOVE_MINOR = env.int("DISPUTE_SECOND_APPROVAL_ABOVE_MINOR", default=500_000)
+
 # --- Celery --------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
@@ -310,6 +319,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "milestones.tasks.milestones_due_reminders_send",
         "schedule": MILESTONE_DUE_SWEEP_EVERY,
     },
+    # Dispute timers (README: Timers): unanswered cases to arbitration, offer expiry; every 15 minutes.
+    "disputes-unanswered-escalate": {
+        "task": "disputes.tasks.disputes_unanswered_escalate",
+        "schedule": crontab(minute="5-59/15"),
+    },
+    "disputes-offers-expire": {
+        "task": "disputes.tasks.offers_expire_due",
+        "schedule": crontab(minute="9-59/15"),
+    },
     # Daily digest of non-money notices for users who chose it (notifications.delivery).
     "notifications-digest-send": {
         "task": "notifications.tasks.notifications_digest_send",
@@ -341,8 +359,8 @@ CELERY_BEAT_SCHEDULE["payments-earnings-mature-due"] = {
 }
 
 # --- Reputation ----------------------------------------------------------------------
-# Days after a contract ends in which each party may leave feedback; then what was left is published.
-FEEDBACK_WINDOW_DAYS = env.int("FEEDBACK_WINDOW_DAYS", default=14)
+# How long after a contract ends each party may leave feedback; then what was left is published.
+FEEDBACK_WINDOW_PERIOD = duration_parse(env.str("FEEDBACK_WINDOW_PERIOD", default="14d"), name="FEEDBACK_WINDOW_PERIOD")
 # "Would work with them again" is shown only as a share, and only once this many answers exist,
 # so no single contract's private answer can be read off a profile.
 FEEDBACK_PRIVATE_MIN_ANSWERS = env.int("FEEDBACK_PRIVATE_MIN_ANSWERS", default=3)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("wallet/", include("payments.urls")),
     path("contracts/", include("contracts.urls")),
     path("milestones/", include("milestones.urls")),
+    path("disputes/", include("disputes.urls")),
     path("notifications/", include("notifications.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

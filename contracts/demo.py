@@ -29,6 +29,8 @@ from users.models import Skill, User
 
 # The contract whose milestones `milestones.demo` moves into every state.
 EVERY_STATE_JOB_TITLE = "Company website (demo: a milestone in every state)"
+# The contract whose milestones `disputes.demo` puts into a dispute in each status.
+DISPUTES_JOB_TITLE = "Booking app (demo: a dispute in every status)"
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,33 @@ DEMO_JOBS: tuple[DemoJob, ...] = (
     ),
     DemoJob(
         client="client2",
+        title=DISPUTES_JOB_TITLE,
+        description="A small booking app in six milestones. The demo disputes each one and takes it to a different "
+        "status: waiting for an answer, answered, an offer on the table, in arbitration, settled, decided.",
+        budget=330_000,
+        currency="USD",
+        category="development",
+        proposals=(
+            DemoProposal(
+                freelancer="freelancer1",
+                outcome="accepted",
+                cover_letter="Happy to build this; six small milestones keep it easy to review.",
+                rows=tuple(
+                    (title, f"{title}: source code and a short written summary.", amount, days)
+                    for title, amount, days in (
+                        ("Sign-up and log-in", 40_000, 6),
+                        ("Calendar view", 60_000, 10),
+                        ("Booking form", 50_000, 14),
+                        ("Payments", 80_000, 18),
+                        ("Email reminders", 30_000, 22),
+                        ("Admin screens", 70_000, 26),
+                    )
+                ),
+            ),
+        ),
+    ),
+    DemoJob(
+        client="client2",
         title="Write five blog posts about home coffee brewing",
         description="Five posts of about 1,000 words each, friendly tone, with sources.",
         budget=75_000,
@@ -175,6 +204,10 @@ DEMO_JOBS: tuple[DemoJob, ...] = (
 
 def demo_every_state_contract(*, users: dict[str, User]) -> Contract:
     return Contract.objects.get(job__title=EVERY_STATE_JOB_TITLE, client=users["client1"])
+
+
+def demo_disputes_contract(*, users: dict[str, User]) -> Contract:
+    return Contract.objects.get(job__title=DISPUTES_JOB_TITLE, client=users["client2"])
 
 
 def demo_marketplace_ensure(*, users: dict[str, User]) -> int:
@@ -219,7 +252,11 @@ def demo_marketplace_ensure(*, users: dict[str, User]) -> int:
             if spec.message:
                 contract_message_post(contract=contract, author=client, body=spec.message)
             first = contract.milestones.order_by("position").first()
-            if first is not None and spec.currency == "USD" and spec.title != EVERY_STATE_JOB_TITLE:
+            if (
+                first is not None
+                and spec.currency == "USD"
+                and spec.title not in (EVERY_STATE_JOB_TITLE, DISPUTES_JOB_TITLE)
+            ):
                 change_request_propose(
                     contract=contract,
                     proposed_by=contract.freelancer,

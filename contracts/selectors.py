@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 from django_fsm import has_transition_perm
 
@@ -39,6 +39,7 @@ class MilestoneRow:
     released: int
     refunded: int
     open_change: ChangeRequest | None
+    dispute_id: int | None = None  # the open dispute case, for a link to its page
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,15 @@ def contract_timeline(*, contract: Contract, milestones: list[Milestone]) -> lis
 
 def contract_page(*, contract: Contract, viewer: User | AnonymousUser) -> ContractPage:
     """Everything the contract page shows, in the same number of queries for 3 or 300 milestones."""
-    milestones = list(Milestone.objects.filter(contract=contract).order_by("position", "pk"))
+    milestones = list(
+        Milestone.objects.filter(contract=contract)
+        # The open dispute case (disputes sits above this app: read through the reverse relation, no import).
+        .annotate(
+            open_case=FilteredRelation("dispute_cases", condition=Q(dispute_cases__closed_at__isnull=True)),
+            open_case_id=F("open_case__pk"),
+        )
+        .order_by("position", "pk")
+    )
     for milestone in milestones:
         # One contract object for all, so the transition permissions read it without a query each.
         milestone.contract = contract
@@ -166,6 +175,7 @@ def contract_page(*, contract: Contract, viewer: User | AnonymousUser) -> Contra
                 released=held.released,
                 refunded=held.refunded,
                 open_change=open_changes.get(milestone.pk),
+                dispute_id=getattr(milestone, "open_case_id", None),
             )
         )
     totals = MoneyTotals(

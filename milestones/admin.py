@@ -7,7 +7,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core.humanize import duration_for_people
 from core.money import format_money
 from milestones.models import DeliverableFile, Milestone, MilestoneEvent, Submission
 
@@ -33,8 +32,8 @@ class SubmissionInline(ReadOnlyInline):
     fields = readonly_fields = ("revision", "submitted_by", "submitted_at", "message", "changes_requested_note")
 
 
-# Money with its currency and durations rounded for people, never raw minor units or timedeltas.
-SHOWN_AS = {"amount": "amount_display", "review_time_remaining": "review_time_remaining_display"}
+# Money with its currency, never raw minor units.
+SHOWN_AS = {"amount": "amount_display"}
 
 
 @admin.register(Milestone)
@@ -51,10 +50,6 @@ class MilestoneAdmin(admin.ModelAdmin):
     @admin.display(description="Amount")
     def amount_display(self, obj: Milestone) -> str:
         return format_money(obj.amount, obj.currency)
-
-    @admin.display(description="Review time remaining")
-    def review_time_remaining_display(self, obj: Milestone) -> str:
-        return duration_for_people(obj.review_time_remaining)
 
     @admin.display(description="Milestone page")
     def page_link(self, obj: Milestone) -> str:

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 
 from core.forms import OneTimeTokenForm
-from core.money import AmountError, format_amount_plain, parse_amount
+from core.money import AmountError, parse_amount
 from milestones.models import Milestone
 from payments.forms import CardNumberInput
 
@@ -119,64 +119,6 @@ class ReleaseForm(ActionForm):
 
     def clean_card_number(self) -> str:
         return "".join((self.cleaned_data.get("card_number") or "").split())
-
-
-class RefundForm(ActionForm):
-    FULL, PARTIAL = "full", "partial"
-    kind = forms.ChoiceField(
-        label="How much",
-        choices=[(FULL, "Refund the full amount"), (PARTIAL, "Refund part; the rest is released to me")],
-        widget=forms.RadioSelect,
-        initial=FULL,
-    )
-    amount = forms.CharField(label="Amount to refund", required=False, max_length=20)
-    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.milestone is not None and not self.milestone.allows_partial_refund:
-            # Nothing is delivered yet, so keeping part of the money is not on offer (the model refuses it too).
-            kind = self.fields["kind"]
-            assert isinstance(kind, forms.ChoiceField)
-            kind.choices = [(self.FULL, "Refund the full amount")]
-            del self.fields["amount"]
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("kind") == self.PARTIAL:
-            try:
-                maximum = self.milestone.amount if self.milestone else None
-                cleaned["refund_amount"] = self._amount("amount", required=True, maximum=maximum)
-            except forms.ValidationError as error:
-                self.add_error("amount", error)
-        else:
-            cleaned["refund_amount"] = None
-        return cleaned
-
-
-class DisputeForm(ActionForm):
-    reason = forms.CharField(label="What is wrong?", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
-
-
-class ResolveForm(ActionForm):
-    freelancer_amount = forms.CharField(label="To the freelancer", max_length=20)
-    note = forms.CharField(label="Reasons", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.milestone is not None:
-            amount = format_amount_plain(self.milestone.amount, self.milestone.currency)
-            self.fields["freelancer_amount"].help_text = f"From 0 to {amount}; the rest goes back to the client."
-
-    def clean_freelancer_amount(self) -> int:
-        text = (self.cleaned_data.get("freelancer_amount") or "").strip()
-        if text in {"0", "0.0", "0.00"}:
-            return 0
-        amount = self._amount(
-            "freelancer_amount", required=True, maximum=self.milestone.amount if self.milestone else None
-        )
-        assert amount is not None  # required: a missing amount raised above
-        return amount
 
 
 class FundManyForm(ActionForm):

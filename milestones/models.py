@@ -9,12 +9,16 @@ import functools
 import uuid
 from collections.abc import Callable
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
 from core.models import AuditEvent
+
+if TYPE_CHECKING:
+    from disputes.models import Dispute
 
 
 class MilestoneState(models.TextChoices):
@@ -69,6 +73,7 @@ class MilestoneAction(models.TextChoices):
     OPEN_DISPUTE = "open_dispute", "opened a dispute on milestone"
     WITHDRAW_DISPUTE = "withdraw_dispute", "withdrew the dispute on milestone"
     RESOLVE = "resolve", "resolved the dispute on milestone"
+    SETTLE = "settle", "settled milestone by an accepted offer"
     CHANGE_TERMS = "change_terms", "changed the terms of milestone"
     CHANGE_ORDER = "change_order", "applied a change order to milestone"
 
@@ -114,7 +119,8 @@ def is_other_party(milestone: "Milestone", user: object) -> bool:
 
 @_rule
 def is_dispute_opener(milestone: "Milestone", user: object) -> bool:
-    return is_party(milestone, user) and getattr(user, "pk", None) == milestone.dispute_opened_by_id
+    case = milestone.open_dispute_case
+    return is_party(milestone, user) and case is not None and getattr(user, "pk", None) == case.opened_by_id
 
 
 @_rule
@@ -122,10 +128,16 @@ def is_system(milestone: "Milestone", user: object) -> bool:
     return bool(getattr(user, "is_system_actor", False))
 
 
+ARBITRATE_PERMISSION = "disputes.arbitrate"
+
+
 @_rule
 def is_arbitrator(milestone: "Milestone", user: object) -> bool:
-    # Staff arbitrate; an accepted settlement offer resolves as the system actor.
-    return (bool(getattr(user, "is_staff", False)) and not is_party(milestone, user)) or is_system(milestone, user)
+    """Staff holding `disputes.arbitrate` who are not a party to this contract (a party never judges their own case)."""
+    if not getattr(user, "is_staff", False) or not getattr(user, "is_active", False) or is_party(milestone, user):
+        return False
+    has_perm = getattr(user, "has_perm", None)
+    return bool(has_perm is not None and has_perm(ARBITRATE_PERMISSION))
 
 
 # --- Conditions (django-fsm `conditions`: (milestone) -> bool) ---------------------------
@@ -133,16 +145,6 @@ def contract_is_active(instance: models.Model) -> bool:
     """Money moves into escrow only while the contract runs."""
     assert isinstance(instance, Milestone)
     return instance.contract.is_active
-
-
-def transition_targets(milestone: "Milestone", name: str) -> tuple[str, ...]:
-    """The states transition `name` may end in from the milestone's current state, as declared below."""
-    meta = getattr(Milestone, name)._django_fsm
-    declared = meta.get_transition(milestone.state)
-    if declared is None:
-        return ()
-    allowed = getattr(declared.target, "allowed_states", None)
-    return tuple(str(state) for state in allowed) if allowed is not None else (str(declared.target),)
 
 
 class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
@@ -161,15 +163,9 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     funded_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
-    # Review clock: set on submit; cleared by request_changes, dispute and release.
+    # Review clock: set on submit; cleared by request_changes, dispute and release. While disputed, the
+    # open case (disputes.Dispute) keeps who opened it, the state it came from and the review time left.
     auto_release_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # While disputed, the review time that was left, so withdrawing the dispute resumes it.
-    review_time_remaining = models.DurationField(null=True, blank=True)
-    # While disputed: who opened the dispute (only they may withdraw it) and the state it returns to.
-    dispute_opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    dispute_from_state = models.CharField(max_length=12, choices=MilestoneState.choices, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -224,28 +220,39 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def auto_release(self) -> None:
         """The system releases once the review period passed without an answer."""
 
-    # Declared per source: before any work is submitted a refund gives back everything; a partial
-    # refund (the rest released to the freelancer) is declared only once work is submitted, since
-    # earlier it would let the freelancer pay themselves from escrow with nothing reviewed.
-    @transition(field=state, source=S.FUNDED, target=RETURN_VALUE(S.REFUNDED), permission=is_freelancer)
-    @transition(field=state, source=S.SUBMITTED, target=RETURN_VALUE(S.REFUNDED, S.RELEASED), permission=is_freelancer)
-    def refund(self, *, partial: bool = False) -> str:
-        """The freelancer gives money back: all of it (refunded) or part, the rest released."""
-        return S.RELEASED if partial else S.REFUNDED
+    # Only the whole escrow: a partial refund would release the rest to the freelancer without the client's
+    # review (a 0.01 "refund" paid them everything else); keeping part is a money offer the client accepts.
+    @transition(field=state, source=OPEN_ESCROW_STATES, target=S.REFUNDED, permission=is_freelancer)
+    def refund(self) -> None:
+        """The freelancer gives all of the escrow back to the client."""
+
+    # Money offers (disputes.Offer) divide the escrow: the other party accepts, the system settles.
+    @transition(field=state, source=ESCROW_STATES, target=RETURN_VALUE(S.RELEASED, S.REFUNDED), permission=is_system)
+    def settle(self, *, freelancer_amount: int) -> str:
+        """An accepted offer divides the escrow: released when the freelancer gets anything, else refunded."""
+        return S.RELEASED if freelancer_amount > 0 else S.REFUNDED
 
     @transition(field=state, source=OPEN_ESCROW_STATES, target=S.DISPUTED, permission=is_party)
     def open_dispute(self) -> None:
-        """Either party disputes; the review clock pauses with its remaining time kept."""
+        """Either party disputes; the review clock pauses and the case keeps its remaining time."""
 
     @transition(field=state, source=S.DISPUTED, target=RETURN_VALUE(*OPEN_ESCROW_STATES), permission=is_dispute_opener)
     def withdraw_dispute(self) -> str:
-        """The party who opened the dispute withdraws it; the milestone returns where it was."""
-        return self.dispute_from_state
+        """The party who opened the dispute withdraws it; the milestone returns to where the case says it was."""
+        case = self.open_dispute_case
+        assert case is not None  # the permission above found it
+        return case.from_state
 
     @transition(field=state, source=S.DISPUTED, target=RETURN_VALUE(S.RELEASED, S.REFUNDED), permission=is_arbitrator)
-    def resolve(self, *, outcome: str) -> str:
-        """An arbitrator (or an accepted settlement) decides: released or refunded, a split recorded."""
-        return outcome
+    def resolve(self, *, freelancer_amount: int) -> str:
+        """An arbitrator decides how the escrow is divided: released when the freelancer gets anything."""
+        return S.RELEASED if freelancer_amount > 0 else S.REFUNDED
+
+    # --- The dispute case, read through its reverse relation (the disputes app sits above this one) ---
+    @property
+    def open_dispute_case(self) -> "Dispute | None":
+        """The case that holds this milestone in dispute, or None (at most one is open per milestone)."""
+        return self.dispute_cases.filter(closed_at__isnull=True).first()
 
     # --- State groups as booleans, for templates and forms --------------------------------
     @property
@@ -278,11 +285,6 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def terms_can_change(self) -> bool:
         """Terms change while unfunded, or once in escrow through a change order."""
         return self.is_unfunded or self.accepts_change_order
-
-    @property
-    def allows_partial_refund(self) -> bool:
-        """Whether a refund may keep part for the freelancer from here (see `refund`)."""
-        return S.RELEASED in transition_targets(self, "refund")
 
     @property
     def state_label(self) -> str:

@@ -1,6 +1,6 @@
 """Reads for the milestones app: what a viewer may see and do, and the timers that are running."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -32,15 +32,8 @@ def milestones_visible_to(*, user: User) -> QuerySet[Milestone]:
 
 
 def milestone_actions_for(*, milestone: Milestone, user: User) -> list[TransitionMeta]:
-    """The page's transitions this viewer may fire now, in page order, as the model declares them.
-
-    Each carries its help as it applies to this milestone (`TransitionMeta.help_for`).
-    """
-    return [
-        replace(meta, help=meta.help_for(milestone))
-        for meta in PAGE_TRANSITIONS
-        if has_transition_perm(getattr(milestone, meta.name), user)
-    ]
+    """The page's transitions this viewer may fire now, in page order, as the model declares them."""
+    return [meta for meta in PAGE_TRANSITIONS if has_transition_perm(getattr(milestone, meta.name), user)]
 
 
 def milestone_status_note(*, milestone: Milestone, viewer: User) -> str:
@@ -103,13 +96,14 @@ def milestone_timers(*, milestone: Milestone, now: datetime | None = None) -> li
                 text=countdown_text(label="auto-release", deadline=milestone.auto_release_at, now=now),
             )
         )
-    if milestone.state == MilestoneState.DISPUTED and milestone.review_time_remaining is not None:
+    case = milestone.open_dispute_case if milestone.state == MilestoneState.DISPUTED else None
+    if case is not None and case.review_time_remaining is not None:
         timers.append(
             MilestoneTimer(
                 kind="review_paused",
                 label="review clock",
                 deadline=None,
-                text=f"review clock paused with {duration_text(milestone.review_time_remaining.total_seconds())} left",
+                text=f"review clock paused with {duration_text(case.review_time_remaining.total_seconds())} left",
             )
         )
     if milestone.state in BEFORE_SUBMISSION_STATES:

@@ -46,8 +46,6 @@ class TransitionMeta:
     heading: str = ""
     button: str = ""
     help: str = ""
-    # The help instead, on a milestone that allows only a full refund (not `Milestone.allows_partial_refund`).
-    help_full_refund_only: str = ""
     done: str = ""  # the success message after the action
     # What the milestone page says while the milestone stays in the state this transition led to, to every
     # viewer; `{actor}` (who fired it, or "You") and `{date}` are filled in by `milestone_status_note`.
@@ -69,12 +67,6 @@ class TransitionMeta:
     def action(self) -> MilestoneAction:
         return MilestoneAction(self.name)
 
-    def help_for(self, milestone: Milestone) -> str:
-        """The help as it applies to this milestone: never offers a partial refund the model would refuse."""
-        if self.help_full_refund_only and not milestone.allows_partial_refund:
-            return self.help_full_refund_only
-        return self.help
-
 
 # --- Effects: each transition's timers, in one place ------------------------------------
 def _funded(milestone: Milestone, firing: Firing) -> None:
@@ -84,40 +76,35 @@ def _funded(milestone: Milestone, firing: Firing) -> None:
 def _review_clock_starts(milestone: Milestone, firing: Firing) -> None:
     milestone.submitted_at = firing.now
     milestone.auto_release_at = firing.now + settings.MILESTONE_REVIEW_PERIOD
-    milestone.review_time_remaining = None
 
 
 def _review_clock_stops(milestone: Milestone, firing: Firing) -> None:
     milestone.auto_release_at = None
-    milestone.review_time_remaining = None
 
 
-def _dispute_opens(milestone: Milestone, firing: Firing) -> None:
-    """The review clock pauses, keeping the time that was left; who opened it and from where are kept."""
-    if milestone.auto_release_at is not None:
-        milestone.review_time_remaining = max(milestone.auto_release_at - firing.now, timedelta(0))
+def review_time_left(milestone: Milestone, *, now: datetime) -> timedelta | None:
+    """What is left of a running review clock (the dispute case keeps it while the clock is paused)."""
+    if milestone.auto_release_at is None:
+        return None
+    return max(milestone.auto_release_at - now, timedelta(0))
+
+
+def _review_clock_pauses(milestone: Milestone, firing: Firing) -> None:
+    """Auto-release stops; the case opened with the dispute keeps the time that was left (`review_time_left`)."""
     milestone.auto_release_at = None
-    milestone.dispute_opened_by = firing.actor
-    milestone.dispute_from_state = firing.from_state
 
 
-def _dispute_withdrawn(milestone: Milestone, firing: Firing) -> None:
-    """Back where it was; a submitted milestone's review clock resumes with the time that was left."""
-    if milestone.state == MilestoneState.SUBMITTED:
-        milestone.auto_release_at = firing.now + (milestone.review_time_remaining or timedelta(0))
-    milestone.review_time_remaining = None
-    _dispute_closes(milestone, firing)
-
-
-def _dispute_closes(milestone: Milestone, firing: Firing) -> None:
-    milestone.dispute_opened_by = None
-    milestone.dispute_from_state = ""
+def _review_clock_resumes(milestone: Milestone, firing: Firing) -> None:
+    """Back where it was; a submitted milestone's review clock resumes with the time the case kept."""
+    # The case is still open here: the disputes service closes it after the transition fired.
+    case = milestone.open_dispute_case
+    if milestone.state == MilestoneState.SUBMITTED and case is not None:
+        milestone.auto_release_at = firing.now + (case.review_time_remaining or timedelta(0))
 
 
 def close_final(milestone: Milestone, firing: Firing) -> None:
     """A final state stops every timer."""
     milestone.auto_release_at = None
-    milestone.review_time_remaining = None
     milestone.closed_at = firing.now
 
 
@@ -230,19 +217,11 @@ TRANSITIONS: dict[str, TransitionMeta] = {
             past="refunded",
             page_order=8,
             heading="Refund the client",
-            button="Refund",
-            help="Give back all of the escrow, or part of it with the rest released to you.",
-            help_full_refund_only=(
-                "Give back all of the escrow to the client. Nothing has been submitted yet, so the refund is "
-                "the full amount; to keep part of it, submit the work first."
-            ),
+            button="Refund in full",
+            help="Give all of the escrow back to the client, at once. To keep part of it, offer a split below: "
+            "the client accepts or declines it.",
             done="The refund was made.",
             secondary=True,
-            # A partial refund from a state that declares only a full one (see Milestone.refund).
-            unmet=(
-                "Nothing has been submitted yet, so you can refund all of it, not part; "
-                "submit the work first, or propose a lower amount as a change order."
-            ),
         ),
         TransitionMeta(
             name=A.CANCEL,
@@ -257,50 +236,40 @@ TRANSITIONS: dict[str, TransitionMeta] = {
             done="The milestone was cancelled.",
             secondary=True,
         ),
+        # The dispute transitions are fired from the dispute forms and the arbitration desk (the disputes
+        # app), never as plain buttons here: each changes the milestone and its case together.
         TransitionMeta(
             name=A.OPEN_DISPUTE,
-            notice_kind=NotificationKind.MILESTONE_DISPUTED,
+            notice_kind=NotificationKind.DISPUTE_OPENED,
             label="open dispute",
             past="disputed",
-            page_order=10,
-            heading="Open a dispute",
-            button="Open dispute",
-            help="The review clock pauses and an arbitrator looks at the submissions and the history.",
-            done="The dispute is open; the review clock is paused.",
             underway=(
-                "This milestone is in dispute: the money stays in escrow until it is settled. "
-                "{actor} opened it on {date}; staff will look at the submissions and the history and decide how "
-                "the escrow is split, unless the dispute is withdrawn first."
+                "This milestone is in dispute: the money stays in escrow until the case is settled by an accepted "
+                "offer, withdrawn, or decided by an arbitrator. {actor} opened it on {date}."
             ),
-            secondary=True,
-            effect=_dispute_opens,
+            effect=_review_clock_pauses,
         ),
         TransitionMeta(
             name=A.WITHDRAW_DISPUTE,
-            notice_kind=NotificationKind.MILESTONE_DISPUTE_WITHDRAWN,
+            notice_kind=NotificationKind.DISPUTE_WITHDRAWN,
             label="withdraw dispute",
             past="taken out of dispute",
-            page_order=11,
-            heading="Withdraw your dispute",
-            button="Withdraw dispute",
-            help="The milestone goes back to where it was and the review clock resumes.",
-            done="You withdrew the dispute.",
-            main_in=MilestoneState.DISPUTED,
-            next_step="See the dispute",
             refused="Only the party who opened the dispute can withdraw it.",
-            effect=_dispute_withdrawn,
+            effect=_review_clock_resumes,
         ),
         TransitionMeta(
             name=A.RESOLVE,
-            notice_kind=NotificationKind.MILESTONE_RESOLVED,
+            notice_kind=NotificationKind.DISPUTE_DECIDED,
             label="resolve",
             past="resolved",
-            page_order=12,
-            heading="Resolve the dispute",
-            button="Resolve",
-            help="Split the escrow between the parties; both see your reasons.",
-            done="The dispute is resolved.",
-            effect=_dispute_closes,
+            refused="Only an arbitrator who is not a party to this contract can decide its disputes.",
+        ),
+        TransitionMeta(
+            name=A.SETTLE,
+            notice_kind=NotificationKind.OFFER_ACCEPTED,
+            label="settle",
+            past="settled",
+            refused="Only an accepted offer settles a milestone.",
         ),
         TransitionMeta(
             name=A.AUTO_RELEASE,

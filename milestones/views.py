@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,9 +19,11 @@ from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
+from core.downloads import private_attachment
 from milestones import forms, selectors, services
 from milestones.errors import MilestoneError
 from milestones.models import Milestone, MilestoneAction
+from milestones.panels import milestone_panels
 from milestones.state_diagram import state_diagram_svg
 from milestones.transitions import TRANSITIONS
 from milestones.uploads import DeliverableSizeLimitHandler, oversized_uploads, request_too_large
@@ -111,35 +112,9 @@ ACTIONS: dict[str, Action] = {
         ),
     ),
     A.REFUND: Action(
-        forms.RefundForm,
-        lambda m, u, f: services.milestone_refund(
-            milestone=m,
-            actor=u,
-            amount=f.cleaned_data["refund_amount"],
-            note=_note(f),
-            idempotency_key=f.idempotency_key,
-        ),
-    ),
-    A.OPEN_DISPUTE: Action(
-        forms.DisputeForm,
-        lambda m, u, f: services.milestone_open_dispute(
-            milestone=m, actor=u, reason=f.cleaned_data["reason"], idempotency_key=f.idempotency_key
-        ),
-    ),
-    A.WITHDRAW_DISPUTE: Action(
         forms.NoteForm,
-        lambda m, u, f: services.milestone_withdraw_dispute(
+        lambda m, u, f: services.milestone_refund(
             milestone=m, actor=u, note=_note(f), idempotency_key=f.idempotency_key
-        ),
-    ),
-    A.RESOLVE: Action(
-        forms.ResolveForm,
-        lambda m, u, f: services.milestone_resolve(
-            milestone=m,
-            actor=u,
-            freelancer_amount=f.cleaned_data["freelancer_amount"],
-            note=_note(f),
-            idempotency_key=f.idempotency_key,
         ),
     ),
 }
@@ -183,6 +158,8 @@ def _detail_context(
         "money": totals,
         "diagram": state_diagram_svg(current_state=milestone.state),
         "state_label": milestone.state_label,
+        # Offers and the dispute case, from the disputes app (registered in its AppConfig.ready).
+        "panels": milestone_panels(milestone=milestone, viewer=user),
     }
     # The release form shows the balance beside its bonus field too.
     if any(meta.spends_balance or meta.name == MilestoneAction.RELEASE for meta in allowed):
@@ -251,12 +228,4 @@ def deliverable_download(request: AuthenticatedRequest, pk: int, file_id: int) -
     except FileNotFoundError as error:
         logger.error("Deliverable %s is recorded but missing from storage (%s)", deliverable.pk, deliverable.file.name)
         raise Http404 from error
-    response = FileResponse(stream, content_type="application/octet-stream")
-    ascii_name = deliverable.original_name.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "")
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name or 'deliverable'}\"; filename*=UTF-8''{quote(deliverable.original_name)}"
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_attachment(stream, filename=deliverable.original_name, fallback="deliverable")

@@ -32,14 +32,21 @@ class NotificationKind(models.TextChoices):
     MILESTONE_RELEASED = "milestone_released", "A payment was released"
     MILESTONE_AUTO_RELEASED = "milestone_auto_released", "A payment was released automatically"
     MILESTONE_REFUNDED = "milestone_refunded", "A milestone was refunded"
-    MILESTONE_DISPUTED = "milestone_disputed", "A dispute was opened on a milestone"
-    MILESTONE_DISPUTE_WITHDRAWN = "milestone_dispute_withdrawn", "A dispute was withdrawn"
-    MILESTONE_RESOLVED = "milestone_resolved", "A dispute was resolved"
     # Timers
     REVIEW_REMINDER = "review_reminder", "A submission waits for your review before it is released automatically"
     DUE_REMINDER = "due_reminder", "A milestone is due"
     # Payouts
     PAYOUT = "payout", "A withdrawal was paid or failed"
+    # Offers and disputes (the dispute transitions of a milestone are told with these kinds)
+    OFFER_MADE = "offer_made", "An offer to divide the escrow of a milestone"
+    OFFER_ACCEPTED = "offer_accepted", "Your offer was accepted and the escrow divided"
+    OFFER_DECLINED = "offer_declined", "Your offer was declined"
+    OFFER_EXPIRED = "offer_expired", "An offer expired unanswered"
+    DISPUTE_OPENED = "dispute_opened", "A dispute was opened"
+    DISPUTE_ANSWERED = "dispute_answered", "A statement on a dispute"
+    DISPUTE_ESCALATED = "dispute_escalated", "A dispute went to arbitration"
+    DISPUTE_WITHDRAWN = "dispute_withdrawn", "A dispute was withdrawn"
+    DISPUTE_DECIDED = "dispute_decided", "An arbitrator decided a dispute"
     # Reputation
     FEEDBACK_REQUESTED = "feedback_requested", "Feedback is asked for after a contract"
     FEEDBACK_PUBLISHED = "feedback_published", "Feedback on a contract was published"
@@ -54,9 +61,10 @@ MONEY_KINDS: frozenset[NotificationKind] = frozenset(
         NotificationKind.MILESTONE_RELEASED,
         NotificationKind.MILESTONE_AUTO_RELEASED,
         NotificationKind.MILESTONE_REFUNDED,
-        NotificationKind.MILESTONE_RESOLVED,
         NotificationKind.REVIEW_REMINDER,
         NotificationKind.PAYOUT,
+        NotificationKind.OFFER_ACCEPTED,
+        NotificationKind.DISPUTE_DECIDED,
     }
 )
 

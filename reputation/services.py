@@ -5,7 +5,7 @@ racing the closing sweep, publish exactly once and never let a late feedback in.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -37,7 +37,7 @@ def feedback_window_open(*, contract: "Contract", now: datetime | None = None) -
     now = now or timezone.now()
     window, created = FeedbackWindow.objects.get_or_create(
         contract=contract,
-        defaults={"opened_at": now, "closes_at": now + timedelta(days=settings.FEEDBACK_WINDOW_DAYS)},
+        defaults={"opened_at": now, "closes_at": now + settings.FEEDBACK_WINDOW_PERIOD},
     )
     if created:
         # One notice each: the deadline reads in each recipient's own time zone.

@@ -4,14 +4,17 @@
 - terms: create, approve, decline, withdraw, cancel, change of terms, change orders.
 - funding: fund one milestone or several at once.
 - work: submit deliverables, request changes.
-- payment: release, auto-release, refund.
-- disputes: open, withdraw, resolve.
+- payment: release, auto-release, refund, dividing the escrow (offers and dispute decisions, in disputes).
 - timers: the beat sweeps (auto-release, review and due-date reminders).
 """
 
-from milestones.services.disputes import milestone_open_dispute, milestone_resolve, milestone_withdraw_dispute
 from milestones.services.funding import milestone_fund, milestone_fund_many
-from milestones.services.payment import milestone_auto_release, milestone_refund, milestone_release
+from milestones.services.payment import (
+    milestone_auto_release,
+    milestone_escrow_divide,
+    milestone_refund,
+    milestone_release,
+)
 from milestones.services.skeleton import (
     milestone_check_transition,
     milestone_event_record,
@@ -36,13 +39,16 @@ from milestones.services.timers import (
 )
 from milestones.services.work import (
     MAX_FILES_PER_SUBMISSION,
+    CheckedUpload,
     deliverable_display_name,
     milestone_request_changes,
     milestone_submit,
+    upload_check,
 )
 
 __all__ = [
     "MAX_FILES_PER_SUBMISSION",
+    "CheckedUpload",
     "deliverable_display_name",
     "milestone_approve",
     "milestone_auto_release",
@@ -54,20 +60,19 @@ __all__ = [
     "milestone_create",
     "milestone_decline",
     "milestone_due_reminders_send",
+    "milestone_escrow_divide",
     "milestone_event_record",
     "milestone_fund",
     "milestone_fund_many",
     "milestone_lock",
-    "milestone_open_dispute",
     "milestone_refund",
     "milestone_refuse_replay",
     "milestone_release",
     "milestone_request_changes",
-    "milestone_resolve",
     "milestone_review_reminders_send",
     "milestone_submit",
     "milestone_terms_apply",
     "milestone_transition",
     "milestone_withdraw",
-    "milestone_withdraw_dispute",
+    "upload_check",
 ]

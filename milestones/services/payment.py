@@ -1,4 +1,4 @@
-"""Paying out: release (by the client or, once the review period ends, by the system) and refunds."""
+"""Paying out: release (by the client or, once the review period ends, by the system), refunds, dividing the escrow."""
 
 from datetime import datetime
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.durations import duration_display
 from core.money import format_money
 from milestones.errors import MilestoneActionNotAllowed, MilestoneError
-from milestones.models import Milestone, MilestoneAction, MilestoneState
+from milestones.models import Milestone, MilestoneAction
 from milestones.services.shortfall import card_shortfall_charge
 from milestones.services.skeleton import (
     milestone_check_transition,
@@ -17,7 +17,6 @@ from milestones.services.skeleton import (
     milestone_refuse_replay,
     milestone_transition,
 )
-from milestones.transitions import TRANSITIONS
 from payments.services import escrow_refund, escrow_release, escrow_split
 from users.models import User
 from users.selectors import user_system_actor
@@ -115,42 +114,17 @@ def milestone_auto_release(*, milestone: Milestone, now: datetime | None = None)
 
 
 def milestone_refund(
-    *,
-    milestone: Milestone,
-    actor: User,
-    amount: int | None = None,
-    note: str = "",
-    idempotency_key: str | None = None,
+    *, milestone: Milestone, actor: User, note: str = "", idempotency_key: str | None = None
 ) -> Milestone:
-    """The freelancer gives money back: all of it (refunded), or part of it with the rest released.
+    """The freelancer gives the whole escrow back to the client, at once.
 
-    Whether part may be kept is the model's declaration (`Milestone.refund`): only once work is submitted.
+    Keeping part of it is a money offer the client accepts (the disputes app), never a refund the
+    freelancer makes alone: that would release the rest to them without the client's review.
     """
 
-    def is_partial(locked: Milestone) -> bool:
-        return amount is not None and amount != locked.amount
-
-    def validate(locked: Milestone) -> None:
-        currency = locked.currency
-        if amount is not None and not 0 < amount <= locked.amount:
-            raise MilestoneError(
-                f"Refund between {format_money(1, currency)} and {format_money(locked.amount, currency)}."
-            )
-        if is_partial(locked) and not locked.allows_partial_refund:
-            raise MilestoneError(TRANSITIONS[MilestoneAction.REFUND].unmet)
-
     def pay_back(locked: Milestone) -> str:
-        contract, currency = locked.contract, locked.currency
-        if locked.state == MilestoneState.REFUNDED:
-            escrow_refund(milestone=locked, client=contract.client)
-            return f"Refunded {format_money(locked.amount, currency)} to the client."
-        assert amount is not None
-        kept = locked.amount - amount
-        escrow_split(milestone=locked, client=contract.client, freelancer=contract.freelancer, freelancer_amount=kept)
-        return (
-            f"Refunded {format_money(amount, currency)} to the client; "
-            f"released {format_money(kept, currency)} to the freelancer."
-        )
+        escrow_refund(milestone=locked, client=locked.contract.client)
+        return f"Refunded {format_money(locked.amount, locked.currency)} to the client."
 
     return milestone_transition(
         milestone=milestone,
@@ -158,8 +132,35 @@ def milestone_refund(
         name=MilestoneAction.REFUND,
         note=note,
         idempotency_key=idempotency_key,
-        validate=validate,
-        arguments=lambda locked: {"partial": is_partial(locked)},
         apply=pay_back,
         headline=_summary_as_headline,
+    )
+
+
+def milestone_escrow_divide(*, milestone: Milestone, freelancer_amount: int) -> str:
+    """Move a locked milestone's escrow as an accepted offer or a decision says; returns the summary.
+
+    The whole escrow to the freelancer is a release (less the fee), none of it a refund, anything
+    between one split transaction. Callers fire `settle` or `resolve` in the same transaction.
+    """
+    contract, currency = milestone.contract, milestone.currency
+    if not 0 <= freelancer_amount <= milestone.amount:
+        raise MilestoneError(
+            f"The freelancer's part must be between {format_money(0, currency)} and "
+            f"{format_money(milestone.amount, currency)}."
+        )
+    if freelancer_amount == milestone.amount:
+        escrow_release(milestone=milestone, client=contract.client, freelancer=contract.freelancer)
+    elif freelancer_amount == 0:
+        escrow_refund(milestone=milestone, client=contract.client)
+    else:
+        escrow_split(
+            milestone=milestone,
+            client=contract.client,
+            freelancer=contract.freelancer,
+            freelancer_amount=freelancer_amount,
+        )
+    return (
+        f"{format_money(freelancer_amount, currency)} to the freelancer, "
+        f"{format_money(milestone.amount - freelancer_amount, currency)} back to the client."
     )

@@ -19,7 +19,7 @@ MAX_FILES_PER_SUBMISSION = 20
 
 
 @dataclass(frozen=True)
-class _CheckedUpload:
+class CheckedUpload:
     upload: File
     display_name: str
     size: int
@@ -37,8 +37,11 @@ def deliverable_display_name(raw_name: str) -> str:
     return name or "file"
 
 
-def _deliverable_check(upload: File) -> _CheckedUpload:
-    """Refuse by extension and size; hash the bytes. The declared content type is never trusted."""
+def upload_check(upload: File) -> CheckedUpload:
+    """Refuse by extension and size; hash the bytes. The declared content type is never trusted.
+
+    The deliverables' rules, which dispute evidence follows too.
+    """
     display_name = deliverable_display_name(upload.name or "")
     extension = PurePosixPath(display_name).suffix.lower().lstrip(".")
     allowed = {ext.lower().lstrip(".") for ext in settings.DELIVERABLE_ALLOWED_EXTENSIONS}
@@ -59,7 +62,7 @@ def _deliverable_check(upload: File) -> _CheckedUpload:
             raise DeliverableRejected(f"“{display_name}” is larger than the {_format_bytes(limit)} limit.")
         digest.update(chunk)
     upload.seek(0)
-    return _CheckedUpload(upload=upload, display_name=display_name, size=size, sha256=digest.hexdigest())
+    return CheckedUpload(upload=upload, display_name=display_name, size=size, sha256=digest.hexdigest())
 
 
 def _format_bytes(size: int) -> str:
@@ -84,7 +87,7 @@ def milestone_submit(
     Every submission is kept as a numbered revision. Files are checked before anything is
     written, then stored under random names through the storage API.
     """
-    checked: list[_CheckedUpload] = []
+    checked: list[CheckedUpload] = []
     revisions: list[int] = []
 
     def validate(locked: Milestone) -> None:
@@ -94,7 +97,7 @@ def milestone_submit(
             raise DeliverableRejected("Attach at least one file.")
         if len(files) > MAX_FILES_PER_SUBMISSION:
             raise DeliverableRejected(f"Attach at most {MAX_FILES_PER_SUBMISSION} files; zip the rest together.")
-        checked.extend(_deliverable_check(upload) for upload in files)
+        checked.extend(upload_check(upload) for upload in files)
 
     def store_revision(locked: Milestone) -> str:
         revision = locked.submissions.count() + 1

@@ -16,8 +16,8 @@ REPLACING_CHANGED = (
     "milestone_cancelled",
     "milestone_submitted",
     "milestone_changes_requested",
-    "milestone_disputed",
-    "milestone_dispute_withdrawn",
+    "dispute_opened",
+    "dispute_withdrawn",
 )
 
 

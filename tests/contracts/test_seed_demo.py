@@ -3,8 +3,9 @@
 import pytest
 from django.core.management import call_command
 
-from contracts.demo import DEMO_JOBS, EVERY_STATE_JOB_TITLE
+from contracts.demo import DEMO_JOBS, DISPUTES_JOB_TITLE, EVERY_STATE_JOB_TITLE
 from contracts.models import ChangeRequest, Contract, ContractMessage
+from disputes.models import Dispute, DisputeOutcome, DisputeStatus, Offer
 from marketplace.models import Job, Proposal
 from milestones.models import MilestoneState
 from reputation.models import Feedback, FeedbackWindow
@@ -22,6 +23,8 @@ def _counts() -> tuple[int, ...]:
         ChangeRequest.objects.count(),
         FeedbackWindow.objects.count(),
         Feedback.objects.count(),
+        Dispute.objects.count(),
+        Offer.objects.count(),
     )
 
 
@@ -36,18 +39,26 @@ def test_seed_demo_creates_jobs_proposals_and_contracts_idempotently():
     )
     assert statuses == {"submitted", "declined", "withdrawn", "accepted"}
     # And the accepted ones became contracts whose milestones are approved, with a message thread
-    # (the every-state contract's milestones are moved on by the milestones demo, tested there)
+    # (the every-state contract's milestones are moved on by the milestones demo, tested there, and the
+    # disputes contract's by the disputes demo, below)
     ours = Contract.objects.filter(job__title__in=[s.title for s in DEMO_JOBS]).exclude(
-        job__title=EVERY_STATE_JOB_TITLE
+        job__title__in=[EVERY_STATE_JOB_TITLE, DISPUTES_JOB_TITLE]
     )
     assert ours.count() == 2
     for contract in ours:
         assert set(contract.milestones.values_list("state", flat=True)) == {MilestoneState.APPROVED}
         assert contract.messages.exists()
-    # And running it again adds nothing
+    # And there is a dispute in each status, the resolved ones settled by an offer and by an arbitrator
+    assert set(Dispute.objects.values_list("status", flat=True)) == set(DisputeStatus.values)
+    resolved = Dispute.objects.filter(status=DisputeStatus.RESOLVED)
+    assert {case.outcome for case in resolved} == {DisputeOutcome.SPLIT}
+    assert resolved.filter(arbitrator__isnull=False).exists() and resolved.filter(arbitrator__isnull=True).exists()
+    assert Dispute.objects.filter(statements__files__isnull=False).exists()
+    # And running it again adds nothing, and the ledger verifies
     before = _counts()
     call_command("seed_demo")
     assert _counts() == before
+    call_command("ledger_verify")
 
 
 def test_seed_demo_shows_profiles_with_records_and_published_feedback(client):

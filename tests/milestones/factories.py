@@ -4,10 +4,13 @@ import datetime as dt
 import uuid
 
 import factory
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from contracts.models import Contract
+from disputes.models import DisputeReason
+from disputes.services import dispute_open
 from milestones import services
 from milestones.models import Milestone, MilestoneState
 from milestones.terms import due_at_from_date
@@ -58,6 +61,13 @@ def staff_user() -> User:
     return UserFactory(is_staff=True, email=f"staff-{uuid.uuid4().hex[:8]}@example.com")
 
 
+def arbitrator_user() -> User:
+    """Staff holding `disputes.arbitrate`."""
+    user = UserFactory(is_staff=True, email=f"arbitrator-{uuid.uuid4().hex[:8]}@example.com")
+    user.user_permissions.add(Permission.objects.get(codename="arbitrate", content_type__app_label="disputes"))
+    return User.objects.get(pk=user.pk)  # a fresh object: permissions are cached per instance
+
+
 def milestone_in_state(
     state: str,
     *,
@@ -69,7 +79,7 @@ def milestone_in_state(
 ) -> Milestone:
     """A milestone proposed by the freelancer and moved to `state` through the services.
 
-    disputed: from `disputed_from` (funded or submitted), opened by `dispute_opener`.
+    disputed: from `disputed_from` (funded or submitted), opened by `dispute_opener` (a case, awaiting response).
     released: released by the client; refunded: fully refunded by the freelancer.
     """
     contract = contract or funded_contract()
@@ -93,7 +103,8 @@ def milestone_in_state(
     if state == S.FUNDED or (state == S.DISPUTED and disputed_from == S.FUNDED):
         if state == S.DISPUTED:
             opener = client if dispute_opener == "client" else freelancer
-            return services.milestone_open_dispute(milestone=milestone, actor=opener, reason="It is late")
+            dispute_open(milestone=milestone, actor=opener, reason=DisputeReason.NOT_DELIVERED, statement="It is late")
+            return Milestone.objects.get(pk=milestone.pk)
         return milestone
     milestone = services.milestone_submit(
         milestone=milestone, actor=freelancer, message="Here it is", files=[deliverable()]
@@ -102,7 +113,8 @@ def milestone_in_state(
         return milestone
     if state == S.DISPUTED:
         opener = client if dispute_opener == "client" else freelancer
-        return services.milestone_open_dispute(milestone=milestone, actor=opener, reason="It does not work")
+        dispute_open(milestone=milestone, actor=opener, reason=DisputeReason.QUALITY, statement="It does not work")
+        return Milestone.objects.get(pk=milestone.pk)
     if state == S.RELEASED:
         return services.milestone_release(milestone=milestone, actor=client)
     if state == S.REFUNDED:

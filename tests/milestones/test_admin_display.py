@@ -39,20 +39,23 @@ def test_duration_for_people_rounds_to_the_two_largest_units():
     assert duration_for_people(None) == "—"
 
 
-def test_the_milestone_change_page_shows_money_and_a_rounded_review_time(staff):
-    # Given a $650.50 milestone disputed during review (its remaining review time is kept)
+def test_the_milestone_and_dispute_pages_show_money_and_a_rounded_review_time(staff):
+    # Given a $650.50 milestone disputed during review (its case keeps the remaining review time)
     milestone = milestone_in_state(S.DISPUTED, amount=65_050, disputed_from=S.SUBMITTED)
-    assert milestone.review_time_remaining is not None
+    case = milestone.open_dispute_case
+    assert case is not None and case.review_time_remaining is not None
 
-    # When staff open its change page and the list
+    # When staff open its change page, the list and the case's page
     html = _page(staff, "milestones_milestone", milestone.pk)
     listing = staff.get(reverse("admin:milestones_milestone_changelist")).content.decode()
+    case_html = _page(staff, "disputes_dispute", case.pk)
 
     # Then the amount has its currency, and the review time is rounded for people
     assert "$650.50" in html and "65050" not in html
-    assert duration_for_people(milestone.review_time_remaining) in html
-    assert re.search(r"\d+ days, \d+ hours", html) and not RAW_DURATION.search(html.split("Review time remaining")[1])
     assert "$650.50" in listing and "65050" not in listing
+    assert duration_for_people(case.review_time_remaining) in case_html
+    after = case_html.split("Review time remaining")[1]
+    assert re.search(r"\d+ days, \d+ hours", case_html) and not RAW_DURATION.search(after.split("</div>")[1])
 
 
 def test_contract_and_marketplace_change_pages_show_money_with_its_currency(staff):

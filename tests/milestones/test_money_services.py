@@ -9,12 +9,20 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from disputes.models import Dispute
+from disputes.services import (
+    dispute_decide,
+    dispute_escalate,
+    dispute_open,
+    dispute_withdraw,
+    offer_accept,
+    offer_make,
+)
 from milestones import services
 from milestones.errors import MilestoneActionNotAllowed, MilestoneError, MilestoneRequestReplayed
 from milestones.ledger_checks import ledger_verify
@@ -24,11 +32,11 @@ from payments.selectors import client_balance, earnings_summary, milestone_money
 from tests.contracts.factories import ContractFactory
 from tests.milestones.factories import (
     TEST_CARD,
+    arbitrator_user,
     client_deposit,
     deliverable,
     funded_contract,
     milestone_in_state,
-    staff_user,
 )
 
 pytestmark = pytest.mark.django_db
@@ -209,74 +217,19 @@ def test_full_refund_returns_everything_to_the_client():
     assert money(milestone).in_escrow == 0
 
 
-def test_partial_refund_returns_part_and_releases_the_rest():
+def test_a_refund_gives_back_the_whole_escrow_from_submitted_too():
     # Given a submitted $400 milestone
     milestone = milestone_in_state(S.SUBMITTED, amount=40_000)
     contract = milestone.contract
     before = client_balance(user=contract.client, currency="USD")
 
-    # When the freelancer refunds $100
-    milestone = services.milestone_refund(milestone=milestone, actor=contract.freelancer, amount=10_000, note="")
+    # When the freelancer refunds it (keeping part is an offer the client accepts: tests/disputes)
+    milestone = services.milestone_refund(milestone=milestone, actor=contract.freelancer)
 
-    # Then $100 goes back to the client and $300 (less the fee) to the freelancer; the milestone is released
-    assert milestone.state == S.RELEASED
-    assert client_balance(user=contract.client, currency="USD") == before + 10_000
-    assert earnings_summary(user=contract.freelancer, currency="USD").pending == 27_000
-    assert money(milestone).in_escrow == 0
-
-
-@pytest.mark.parametrize("amount", [0, -1, 40_001])
-def test_refund_amount_must_be_within_the_escrow(amount):
-    milestone = milestone_in_state(S.FUNDED, amount=40_000)
-    with pytest.raises(MilestoneError):
-        services.milestone_refund(milestone=milestone, actor=milestone.contract.freelancer, amount=amount, note="")
-    milestone.refresh_from_db()
-    assert milestone.state == S.FUNDED
-
-
-@pytest.mark.parametrize(
-    ("freelancer_amount", "state", "to_client"),
-    [(40_000, S.RELEASED, 0), (0, S.REFUNDED, 40_000), (30_000, S.RELEASED, 10_000)],
-)
-def test_resolve_splits_the_escrow_as_the_arbitrator_decides(freelancer_amount, state, to_client):
-    # Given a disputed $400 milestone
-    milestone = milestone_in_state(S.DISPUTED, amount=40_000)
-    contract = milestone.contract
-    before = client_balance(user=contract.client, currency="USD")
-
-    # When staff resolve it
-    milestone = services.milestone_resolve(
-        milestone=milestone, actor=staff_user(), freelancer_amount=freelancer_amount, note="Evidence reviewed"
-    )
-
-    # Then the state, the money and the recorded split follow the decision
-    assert milestone.state == state
-    assert client_balance(user=contract.client, currency="USD") == before + to_client
-    assert money(milestone).in_escrow == 0
-    assert "Evidence reviewed" in milestone.events.last().note
-
-
-def test_resolve_needs_reasons_and_a_share_within_the_escrow():
-    milestone = milestone_in_state(S.DISPUTED, amount=40_000)
-    staff = staff_user()
-    with pytest.raises(MilestoneError):
-        services.milestone_resolve(milestone=milestone, actor=staff, freelancer_amount=40_001, note="x")
-    with pytest.raises(MilestoneError):
-        services.milestone_resolve(milestone=milestone, actor=staff, freelancer_amount=1, note=" ")
-
-
-def test_only_the_opener_withdraws_a_dispute_and_it_returns_to_where_it_was():
-    # Given a milestone disputed by the freelancer while funded
-    milestone = milestone_in_state(S.DISPUTED, disputed_from=S.FUNDED, dispute_opener="freelancer")
-    contract = milestone.contract
-
-    # When the client tries to withdraw it, that is refused
-    with pytest.raises(MilestoneActionNotAllowed, match="opened the dispute"):
-        services.milestone_withdraw_dispute(milestone=milestone, actor=contract.client)
-
-    # When the freelancer withdraws it, it is funded again with no review clock
-    milestone = services.milestone_withdraw_dispute(milestone=milestone, actor=contract.freelancer)
-    assert milestone.state == S.FUNDED and milestone.auto_release_at is None
+    # Then all $400 goes back, none of it to the freelancer
+    assert milestone.state == S.REFUNDED
+    assert client_balance(user=contract.client, currency="USD") == before + 40_000
+    assert earnings_summary(user=contract.freelancer, currency="USD").pending == 0
 
 
 def test_change_order_moves_the_escrow_difference_once():
@@ -340,47 +293,9 @@ def test_every_state_built_through_the_services_passes_ledger_verify():
     call_command("ledger_verify")
 
 
-# --- Sequences that must not move money to the wrong person ----------------------------------------------
-def test_a_freelancer_cannot_pay_themselves_a_funded_milestone_by_refunding_a_cent():
-    # Given a funded $400 milestone: nothing delivered, nothing approved by the client
-    milestone = milestone_in_state(S.FUNDED, amount=40_000)
-    contract = milestone.contract
-    before = client_balance(user=contract.client, currency="USD")
-
-    # When the freelancer "refunds" $0.01, which would release the other $399.99 to themselves
-    with pytest.raises(MilestoneError, match="you can refund all of it"):
-        services.milestone_refund(milestone=milestone, actor=contract.freelancer, amount=1, note="")
-
-    # Then nothing moved: the escrow still holds it all and the freelancer earned nothing
-    milestone.refresh_from_db()
-    assert milestone.state == S.FUNDED
-    assert milestone_money_totals(milestone_ids=[milestone.pk])[milestone.pk].in_escrow == 40_000
-    assert earnings_summary(user=contract.freelancer, currency="USD").pending == 0
-    assert client_balance(user=contract.client, currency="USD") == before
-
-    # And a full refund is still theirs to give
-    services.milestone_refund(milestone=milestone, actor=contract.freelancer, amount=40_000, note="")
-    assert client_balance(user=contract.client, currency="USD") == before + 40_000
-    assert ledger_verify().ok
-
-
-@pytest.mark.parametrize(
-    ("state", "offers_partial"), [(MilestoneState.FUNDED, False), (MilestoneState.SUBMITTED, True)]
-)
-def test_the_refund_form_offers_a_partial_refund_only_once_work_is_submitted(client, state, offers_partial):
-    # Given a milestone in the state, seen by its freelancer
-    milestone = milestone_in_state(state)
-    client.force_login(milestone.contract.freelancer)
-    # When the milestone page renders
-    html = client.get(reverse("milestones:detail", args=[milestone.pk])).content.decode()
-    # Then the full refund is always offered, the partial one only after submission
-    assert "Refund the full amount" in html
-    assert ("Refund part; the rest is released to me" in html) is offers_partial
-
-
 # --- Random sequences of legal actions keep the ledger whole ---------------------------------------------
-# Hypothesis drives fund, submit, request changes, release (with bonus), full and partial refunds,
-# disputes (open, withdraw, resolve with any split), change orders and the auto-release sweep on
+# Hypothesis drives fund, submit, request changes, release (with bonus), refunds, offers (made and
+# accepted), disputes (open, withdraw, escalate and decide with any split), change orders and the auto-release sweep on
 # a few milestones of one contract, and checks after every step that `ledger_verify` finds
 # nothing and that every refused action left the milestone and the money untouched.
 START = dt.datetime(2030, 1, 1, 9, 0, tzinfo=dt.UTC)
@@ -398,7 +313,7 @@ class MilestoneMachine(RuleBasedStateMachine):
         self._clock = self._traveller.start()
         self.contract = funded_contract(balance=300_000)
         self.client, self.freelancer = self.contract.client, self.contract.freelancer
-        self.staff = staff_user()
+        self.arbitrator = arbitrator_user()
         self.milestones = [milestone_in_state(S.APPROVED, contract=self.contract, amount=a) for a in (20_000, 35_000)]
         self.change_number = 0
 
@@ -443,28 +358,48 @@ class MilestoneMachine(RuleBasedStateMachine):
     def release(self, i: int, bonus: int) -> None:
         self._try(i, lambda m: services.milestone_release(milestone=m, actor=self.client, bonus=bonus))
 
-    @rule(i=st.integers(0, 1), amount=st.one_of(st.none(), AMOUNTS))
-    def refund(self, i: int, amount: int | None) -> None:
-        self._try(i, lambda m: services.milestone_refund(milestone=m, actor=self.freelancer, amount=amount))
+    @rule(i=st.integers(0, 1))
+    def refund(self, i: int) -> None:
+        self._try(i, lambda m: services.milestone_refund(milestone=m, actor=self.freelancer))
+
+    @rule(i=st.integers(0, 1), by_client=st.booleans(), share=st.sampled_from([0.0, 0.6, 1.0]))
+    def offer(self, i: int, by_client: bool, share: float) -> None:
+        actor = self.client if by_client else self.freelancer
+        self._try(i, lambda m: offer_make(milestone=m, actor=actor, freelancer_amount=int(m.amount * share)))
+
+    @rule(i=st.integers(0, 1), by_client=st.booleans())
+    def accept_offer(self, i: int, by_client: bool) -> None:
+        actor = self.client if by_client else self.freelancer
+
+        def accept(m: Milestone) -> None:
+            offer = m.offers.filter(status="open").first()
+            if offer is None:
+                raise MilestoneError("no open offer")
+            offer_accept(offer=offer, actor=actor)
+
+        self._try(i, accept)
 
     @rule(i=st.integers(0, 1), by_client=st.booleans())
     def open_dispute(self, i: int, by_client: bool) -> None:
         actor = self.client if by_client else self.freelancer
-        self._try(i, lambda m: services.milestone_open_dispute(milestone=m, actor=actor, reason="No"))
+        self._try(i, lambda m: dispute_open(milestone=m, actor=actor, reason="other", statement="No"))
 
     @rule(i=st.integers(0, 1), by_client=st.booleans())
     def withdraw_dispute(self, i: int, by_client: bool) -> None:
         actor = self.client if by_client else self.freelancer
-        self._try(i, lambda m: services.milestone_withdraw_dispute(milestone=m, actor=actor))
+        self._try(i, lambda m: dispute_withdraw(dispute=_case(m), actor=actor))
 
     @rule(i=st.integers(0, 1), share=st.sampled_from([0.0, 0.3, 1.0]))
     def resolve(self, i: int, share: float) -> None:
-        self._try(
-            i,
-            lambda m: services.milestone_resolve(
-                milestone=m, actor=self.staff, freelancer_amount=int(m.amount * share), note="Decided"
-            ),
-        )
+        def decide(m: Milestone) -> None:
+            case = _case(m)
+            if not case.in_arbitration:
+                dispute_escalate(dispute=case, actor=self.client)
+            dispute_decide(
+                dispute=case, arbitrator=self.arbitrator, freelancer_amount=int(m.amount * share), decision="Decided"
+            )
+
+        self._try(i, decide)
 
     @rule(i=st.integers(0, 1), amount=AMOUNTS)
     def change_order(self, i: int, amount: int) -> None:
@@ -488,6 +423,15 @@ class MilestoneMachine(RuleBasedStateMachine):
         assert report.ok, report.violations
         for m in Milestone.objects.filter(pk__in=[m.pk for m in self.milestones]):
             assert (m.auto_release_at is not None) == (m.state == S.SUBMITTED), (m.state, m.auto_release_at)
+            # A disputed milestone has exactly one open case, any other none
+            assert (m.state == S.DISPUTED) == m.dispute_cases.filter(closed_at__isnull=True).exists(), m.state
+
+
+def _case(milestone: Milestone) -> Dispute:
+    case = milestone.open_dispute_case
+    if case is None:
+        raise MilestoneError("not disputed")
+    return case
 
 
 @pytest.mark.django_db

@@ -9,39 +9,30 @@ from tests.milestones.factories import milestone_in_state
 
 pytestmark = pytest.mark.django_db
 S = MilestoneState
-PARTIAL_OFFER = "part of it with the rest released to you"
 
 
-def _refund_box(html: str) -> str:
-    return html.split('class="action action-refund"', 1)[1].split("</article>", 1)[0]
+def _box(html: str, css_class: str) -> str:
+    return html.split(f'class="{css_class}"', 1)[1].split("</article>", 1)[0]
 
 
-def test_a_funded_milestone_offers_the_freelancer_only_a_full_refund(client):
-    # Given a funded milestone (nothing submitted: the model allows only a full refund)
-    milestone = milestone_in_state(S.FUNDED)
-    assert not milestone.allows_partial_refund
+@pytest.mark.parametrize("state", [S.FUNDED, S.SUBMITTED])
+def test_the_refund_is_whole_and_keeping_part_is_an_offer_the_client_accepts(client, state):
+    # Given a funded or submitted milestone, seen by its freelancer
+    milestone = milestone_in_state(state)
     client.force_login(milestone.contract.freelancer)
 
     # When the freelancer opens its page
-    box = _refund_box(client.get(reverse("milestones:detail", args=[milestone.pk])).content.decode())
+    html = client.get(reverse("milestones:detail", args=[milestone.pk])).content.decode()
 
-    # Then the refund box offers the full amount only, in its help and in its choices
-    assert PARTIAL_OFFER not in box
-    assert "the refund is the full amount" in box
-    assert "Refund part" not in box
-
-
-def test_a_submitted_milestone_still_offers_the_freelancer_a_partial_refund(client):
-    # Given a submitted milestone (the model allows a partial refund)
-    milestone = milestone_in_state(S.SUBMITTED)
-    assert milestone.allows_partial_refund
-    client.force_login(milestone.contract.freelancer)
-
-    # When the freelancer opens its page
-    box = _refund_box(client.get(reverse("milestones:detail", args=[milestone.pk])).content.decode())
-
-    # Then the partial refund is offered
-    assert PARTIAL_OFFER in box and "Refund part" in box
+    # Then the refund box gives back everything, with no amount to type
+    refund = _box(html, "action action-refund")
+    assert "Refund in full" in refund and "amount" not in refund.lower().split("give all")[0]
+    assert 'name="refund-amount"' not in refund
+    # And keeping part of it is an offer, which the client accepts or declines
+    offer = _box(html, "action")
+    assert "Offer a partial refund or a split" in html
+    assert reverse("disputes:offer_make", args=[milestone.pk]) in html
+    assert offer
 
 
 def _actions_section(html: str) -> str:
@@ -60,12 +51,12 @@ def test_during_a_dispute_the_other_parties_are_told_what_is_happening(client):
         # When the freelancer (who may do nothing) or the client (who may withdraw) opens the page
         section = _actions_section(client.get(reverse("milestones:detail", args=[milestone.pk])).content.decode())
 
-        # Then they are told the money stays in escrow, who opened the dispute and when, and that staff decide
+        # Then they are told the money stays in escrow, who opened the dispute and when, and how it ends
         assert "Nothing for you to do" not in section
-        assert "This milestone is in dispute: the money stays in escrow until it is settled." in section
+        assert "This milestone is in dispute: the money stays in escrow until the case is settled" in section
         opener = "You" if viewer == contract.client else str(contract.client)
         assert f"{opener} opened it on {opened_on:%-d %b %Y}" in section
-        assert "staff will" in section
+        assert "decided by an arbitrator" in section
 
 
 def test_a_milestone_waiting_on_the_other_party_still_says_there_is_nothing_to_do(client):

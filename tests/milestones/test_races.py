@@ -1,4 +1,4 @@
-"""Real concurrency on PostgreSQL: release, dispute and refund racing on one milestone; exactly one wins."""
+"""Real concurrency on PostgreSQL: release, disputes and refund racing on one milestone; exactly one wins."""
 
 import threading
 from collections.abc import Callable
@@ -12,6 +12,7 @@ from django.utils import timezone
 
 import contracts.services as contract_services
 from contracts.services import contract_end
+from disputes.services import dispute_open
 from milestones import services
 from milestones.errors import MilestoneError
 from milestones.models import Milestone, MilestoneState
@@ -62,18 +63,17 @@ def test_release_dispute_and_refund_race_and_exactly_one_wins(start_state):
     def release() -> Milestone:
         return services.milestone_release(milestone=milestone, actor=client)
 
-    def open_dispute() -> Milestone:
-        return services.milestone_open_dispute(milestone=milestone, actor=freelancer, reason="Scope")
+    def open_dispute() -> object:
+        return dispute_open(milestone=milestone, actor=freelancer, reason="scope", statement="Scope")
 
     def refund() -> Milestone:
         return services.milestone_refund(milestone=milestone, actor=freelancer, note="")
 
-    def partial_refund() -> Milestone:
-        return services.milestone_refund(milestone=milestone, actor=freelancer, amount=10_000, note="")
+    def client_dispute() -> object:
+        return dispute_open(milestone=milestone, actor=client, reason="quality", statement="Quality")
 
-    # When two of each fire at once from eight threads (a partial refund needs submitted work)
-    fourth = partial_refund if start_state == S.SUBMITTED else refund
-    wins, losses = _race([release, open_dispute, refund, fourth] * 2)
+    # When two of each fire at once from eight threads
+    wins, losses = _race([release, open_dispute, refund, client_dispute] * 2)
 
     # Then exactly one won; every other got a domain error (a message, never a 500)
     assert len(wins) == 1, (wins, losses)
@@ -84,8 +84,10 @@ def test_release_dispute_and_refund_race_and_exactly_one_wins(start_state):
     milestone.refresh_from_db()
     winner = wins[0].split(":")[1]
     expected_state = {"release": S.RELEASED, "open_dispute": S.DISPUTED, "refund": S.REFUNDED}
-    expected_state["partial_refund"] = S.RELEASED
+    expected_state["client_dispute"] = S.DISPUTED
     assert milestone.state == expected_state[winner]
+    # And a disputed winner has exactly one case
+    assert milestone.dispute_cases.count() == (1 if milestone.state == S.DISPUTED else 0)
     assert milestone.events.exclude(action__in=["create", "approve", "fund", "submit"]).count() == 1
     totals = milestone_money_totals(milestone_ids=[milestone.pk])[milestone.pk]
     assert totals.funded == 50_000

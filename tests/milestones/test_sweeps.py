@@ -9,6 +9,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 
+from disputes.services import dispute_open
 from milestones import services, tasks
 from milestones.models import MilestoneReminder, MilestoneState
 from payments.selectors import earnings_summary, milestone_money_totals
@@ -52,7 +53,7 @@ def test_the_sweep_leaves_disputed_and_sent_back_milestones_alone():
     # Given two submissions: one disputed, one sent back for changes
     disputed, sent_back = _submitted(), _submitted()
     with time_machine.travel(START + DAY, tick=False):
-        services.milestone_open_dispute(milestone=disputed, actor=disputed.contract.client, reason="Wrong colours")
+        dispute_open(milestone=disputed, actor=disputed.contract.client, reason="quality", statement="Wrong colours")
         services.milestone_request_changes(milestone=sent_back, actor=sent_back.contract.client, note="Add a footer")
 
     # When the sweep runs long after the original deadline

@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 import time_machine
 
+from disputes.services import dispute_open, dispute_withdraw
 from milestones import services
 from milestones.errors import MilestoneActionNotAllowed
-from milestones.models import MilestoneState
+from milestones.models import Milestone, MilestoneState
 from milestones.selectors import countdown_text, duration_text, milestone_timers
 from payments.selectors import earnings_summary
 from tests.milestones.factories import deliverable, milestone_in_state
@@ -98,9 +99,11 @@ def test_a_dispute_pauses_the_clock_and_withdrawing_it_resumes_with_the_time_tha
 
     # When the client disputes 10 days in (4 days left)
     with time_machine.travel(START + dt.timedelta(days=10), tick=False):
-        milestone = services.milestone_open_dispute(milestone=milestone, actor=client, reason="Not what we agreed")
+        case = dispute_open(milestone=milestone, actor=client, reason="scope", statement="Not what we agreed")
+    milestone = Milestone.objects.get(pk=milestone.pk)
     assert milestone.auto_release_at is None
-    assert milestone.review_time_remaining == dt.timedelta(days=4)
+    # And the case, not the milestone, keeps the time that was left
+    assert case.review_time_remaining == dt.timedelta(days=4)
 
     # Then the auto-release can't fire while disputed, even long after the original deadline
     with pytest.raises(MilestoneActionNotAllowed):
@@ -108,10 +111,11 @@ def test_a_dispute_pauses_the_clock_and_withdrawing_it_resumes_with_the_time_tha
 
     # When the client withdraws the dispute 20 days later, the clock resumes with the 4 days left
     with time_machine.travel(START + dt.timedelta(days=30), tick=False):
-        milestone = services.milestone_withdraw_dispute(milestone=milestone, actor=client)
+        dispute_withdraw(dispute=case, actor=client)
+    milestone = Milestone.objects.get(pk=milestone.pk)
     assert milestone.state == S.SUBMITTED
     assert milestone.auto_release_at == START + dt.timedelta(days=34)
-    assert milestone.review_time_remaining is None
+    assert milestone.open_dispute_case is None
 
 
 def test_timers_shown_on_the_page_follow_the_state():
@@ -125,7 +129,9 @@ def test_timers_shown_on_the_page_follow_the_state():
     late = START + dt.timedelta(days=10, hours=18)
     assert [t.text for t in milestone_timers(milestone=funded, now=late)] == ["overdue by 3 hours"]
     with time_machine.travel(START + dt.timedelta(days=1), tick=False):
-        disputed = services.milestone_open_dispute(milestone=submitted, actor=submitted.contract.client, reason="x")
+        disputed = dispute_open(
+            milestone=submitted, actor=submitted.contract.client, reason="other", statement="x"
+        ).milestone
     assert [t.kind for t in milestone_timers(milestone=disputed)] == ["review_paused"]
     assert "13 days" in milestone_timers(milestone=disputed)[0].text
 

@@ -12,22 +12,23 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django_fsm import InvalidResultState, can_proceed, has_transition_perm
+from django_fsm import can_proceed, has_transition_perm
 
+from disputes.models import DisputeReason
+from disputes.services import dispute_decide, dispute_escalate, dispute_open, dispute_withdraw
 from milestones import services
 from milestones.errors import MilestoneActionNotAllowed
-from milestones.models import DeliverableFile, Milestone, MilestoneAction, MilestoneState, transition_targets
-from milestones.selectors import milestone_actions_for
+from milestones.models import DeliverableFile, Milestone, MilestoneAction, MilestoneState
 from milestones.transitions import PAGE_TRANSITIONS, TRANSITIONS
 from payments.models import LedgerTransaction
 from payments.selectors import client_balance, earnings_summary
-from tests.milestones.factories import deliverable, milestone_in_state, staff_user, system_actor
+from tests.milestones.factories import arbitrator_user, deliverable, milestone_in_state, staff_user, system_actor
 from tests.users.factories import UserFactory
 from users.models import User
 
 pytestmark = pytest.mark.django_db
 S = MilestoneState
-ACTORS = ("client", "freelancer", "stranger", "staff", "system")
+ACTORS = ("client", "freelancer", "stranger", "staff", "arbitrator", "system")
 FAR_FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 # transition -> (the states it leaves from, the actors allowed there, the state it ends in).
@@ -45,8 +46,44 @@ ALLOWED: dict[str, tuple[set[str], set[str], str]] = {
     "refund": ({S.FUNDED, S.SUBMITTED}, {"freelancer"}, S.REFUNDED),
     "open_dispute": ({S.FUNDED, S.SUBMITTED}, {"client", "freelancer"}, S.DISPUTED),
     "withdraw_dispute": ({S.DISPUTED}, {"client"}, S.SUBMITTED),
-    "resolve": ({S.DISPUTED}, {"staff", "system"}, S.RELEASED),
+    "settle": ({S.FUNDED, S.SUBMITTED, S.DISPUTED}, {"system"}, S.RELEASED),
+    "resolve": ({S.DISPUTED}, {"arbitrator"}, S.RELEASED),
 }
+
+
+def _half(locked: Milestone) -> int:
+    return locked.amount // 2
+
+
+def _settle(m: Milestone, u: User) -> Milestone:
+    """The declaration under any actor (offers always settle as the system: tests/disputes)."""
+    return services.milestone_transition(
+        milestone=m,
+        actor=u,
+        name="settle",
+        arguments=lambda locked: {"freelancer_amount": _half(locked)},
+        apply=lambda locked: services.milestone_escrow_divide(milestone=locked, freelancer_amount=_half(locked)),
+    )
+
+
+def _withdraw_dispute(m: Milestone, u: User) -> Milestone:
+    case = m.open_dispute_case
+    if case is None:  # nothing to withdraw: the declaration refuses the state
+        return services.milestone_transition(milestone=m, actor=u, name="withdraw_dispute")
+    dispute_withdraw(dispute=case, actor=u)
+    return Milestone.objects.get(pk=m.pk)
+
+
+def _resolve(m: Milestone, u: User) -> Milestone:
+    # Refused actors and states are refused before the case is escalated for the decision.
+    services.milestone_check_transition(milestone=Milestone.objects.get(pk=m.pk), name="resolve", actor=u)
+    case = m.open_dispute_case
+    assert case is not None
+    if not case.in_arbitration:
+        dispute_escalate(dispute=case, actor=m.contract.client)
+    dispute_decide(dispute=case, arbitrator=u, freelancer_amount=_half(m), decision="Half each")
+    return Milestone.objects.get(pk=m.pk)
+
 
 Call = Callable[[Milestone, User], Milestone]
 CALLS: dict[str, Call] = {
@@ -61,11 +98,12 @@ CALLS: dict[str, Call] = {
     # The system is the only actor the service acts as; other actors are refused by the declaration.
     "auto_release": lambda m, u: services.milestone_auto_release(milestone=m, now=FAR_FUTURE),
     "refund": lambda m, u: services.milestone_refund(milestone=m, actor=u, note=""),
-    "open_dispute": lambda m, u: services.milestone_open_dispute(milestone=m, actor=u, reason="Late"),
-    "withdraw_dispute": lambda m, u: services.milestone_withdraw_dispute(milestone=m, actor=u),
-    "resolve": lambda m, u: services.milestone_resolve(
-        milestone=m, actor=u, freelancer_amount=m.amount // 2, note="Half each"
+    "open_dispute": lambda m, u: (
+        dispute_open(milestone=m, actor=u, reason=DisputeReason.OTHER, statement="Late").milestone
     ),
+    "withdraw_dispute": _withdraw_dispute,
+    "settle": _settle,
+    "resolve": _resolve,
 }
 
 
@@ -75,6 +113,7 @@ def _actor(name: str, milestone: Milestone) -> User:
         "freelancer": lambda: milestone.contract.freelancer,
         "stranger": lambda: UserFactory(),
         "staff": staff_user,
+        "arbitrator": arbitrator_user,
         "system": system_actor,
     }[name]()
 
@@ -91,7 +130,6 @@ def _snapshot(milestone: Milestone) -> tuple:
     return (
         fresh.state,
         fresh.auto_release_at,
-        fresh.review_time_remaining,
         fresh.events.count(),
         LedgerTransaction.objects.filter(milestone_id=fresh.pk).count(),
         client_balance(user=contract.client, currency=fresh.currency),
@@ -147,9 +185,11 @@ def test_the_metadata_table_covers_exactly_the_declared_transitions():
     # The audit rows can record each of them (plus the changes that are not transitions)
     assert _declared_names() <= set(MilestoneAction.values)
     assert set(MilestoneAction.values) - _declared_names() == {"create", "change_terms", "change_order"}
-    # The page offers every transition a person fires, once each, in a fixed order; timers fire the rest
+    # The page offers every transition a person fires, once each, in a fixed order; timers fire auto-release,
+    # and the dispute transitions come from the disputes app's forms and admin desk (with their case)
     page = [meta.name for meta in PAGE_TRANSITIONS]
-    assert len(page) == len(set(page)) and set(page) == _declared_names() - {"auto_release"}
+    elsewhere = {"auto_release", "settle", "open_dispute", "withdraw_dispute", "resolve"}
+    assert len(page) == len(set(page)) and set(page) == _declared_names() - elsewhere
     assert all(meta.label and meta.past for meta in TRANSITIONS.values())
     assert all(meta.button and meta.heading and meta.done for meta in PAGE_TRANSITIONS)
 
@@ -159,44 +199,39 @@ def test_only_the_opener_may_withdraw_a_dispute_as_the_transition_declares():
     milestone = milestone_in_state(S.DISPUTED, dispute_opener="client")
     client, freelancer = milestone.contract.client, milestone.contract.freelancer
 
-    # Then the milestone itself records who opened it and where it came from
-    assert (milestone.dispute_opened_by_id, milestone.dispute_from_state) == (client.pk, S.SUBMITTED)
-    # And the declaration lets only the opener withdraw it: not the other party, not staff
+    # Then its open case records who opened it and where it came from
+    case = milestone.open_dispute_case
+    assert case is not None and (case.opened_by_id, case.from_state) == (client.pk, S.SUBMITTED)
+    # And the declaration lets only the opener withdraw it: not the other party, not staff or an arbitrator
     assert has_transition_perm(milestone.withdraw_dispute, client)
     assert not has_transition_perm(milestone.withdraw_dispute, freelancer)
     assert not has_transition_perm(milestone.withdraw_dispute, staff_user())
-    # And the page offers it to the opener only
-    assert "withdraw_dispute" in [m.name for m in milestone_actions_for(milestone=milestone, user=client)]
-    assert "withdraw_dispute" not in [m.name for m in milestone_actions_for(milestone=milestone, user=freelancer)]
+    assert not has_transition_perm(milestone.withdraw_dispute, arbitrator_user())
 
-    # When the opener withdraws it, the milestone is back where it was and the dispute is forgotten
-    milestone = services.milestone_withdraw_dispute(milestone=milestone, actor=client)
+    # When the opener withdraws it, the milestone is back where it was and no case is open
+    dispute_withdraw(dispute=case, actor=client)
+    milestone = Milestone.objects.get(pk=milestone.pk)
     assert milestone.state == S.SUBMITTED and milestone.auto_release_at is not None
-    assert (milestone.dispute_opened_by_id, milestone.dispute_from_state) == (None, "")
+    assert milestone.open_dispute_case is None
 
 
-def test_a_resolved_dispute_is_forgotten_too():
+def test_only_arbitrators_who_are_not_parties_may_resolve():
+    # Given a disputed milestone and staff with and without the arbitrate permission
     milestone = milestone_in_state(S.DISPUTED, disputed_from=S.FUNDED, dispute_opener="freelancer")
-    assert (milestone.dispute_opened_by_id, milestone.dispute_from_state) == (
-        milestone.contract.freelancer_id,
-        S.FUNDED,
-    )
-    milestone = services.milestone_resolve(milestone=milestone, actor=staff_user(), freelancer_amount=0, note="No")
-    assert (milestone.state, milestone.dispute_opened_by_id, milestone.dispute_from_state) == (S.REFUNDED, None, "")
+    # Then only the arbitrator may resolve it: not plain staff, not the system, not the parties
+    assert has_transition_perm(milestone.resolve, arbitrator_user())
+    for refused in (staff_user(), system_actor(), milestone.contract.client, milestone.contract.freelancer):
+        assert not has_transition_perm(milestone.resolve, refused)
 
 
-def test_a_partial_refund_is_declared_only_once_work_is_submitted():
+def test_a_refund_is_declared_for_the_whole_escrow_only():
     # Given a funded and a submitted milestone
     funded, submitted = milestone_in_state(S.FUNDED), milestone_in_state(S.SUBMITTED)
 
-    # Then from funded a refund may only give everything back; from submitted it may keep part
-    assert transition_targets(funded, "refund") == (S.REFUNDED,) and not funded.allows_partial_refund
-    assert set(transition_targets(submitted, "refund")) == {S.REFUNDED, S.RELEASED}
-    assert submitted.allows_partial_refund
-
-    # And the model itself refuses a partial refund of funded work, even fired directly
-    with pytest.raises(InvalidResultState):
-        funded.refund(partial=True)
+    # Then from either state a refund ends in refunded, never released: keeping part is an offer
+    for milestone in (funded, submitted):
+        declared = Milestone.refund._django_fsm.get_transition(milestone.state)  # type: ignore[attr-defined]
+        assert declared is not None and declared.target == S.REFUNDED
 
 
 def test_funding_is_conditional_on_an_active_contract():

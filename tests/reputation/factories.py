@@ -128,6 +128,6 @@ def history_build(
         if feedbacks.by_freelancer:
             feedback_leave(contract=contract, author=contract.freelancer, values=feedbacks.by_freelancer)
         if feedbacks.close_window:
-            traveller.shift(dt.timedelta(days=settings.FEEDBACK_WINDOW_DAYS, minutes=1))
+            traveller.shift(settings.FEEDBACK_WINDOW_PERIOD + dt.timedelta(minutes=1))
             feedback_windows_close_due()
     return contract

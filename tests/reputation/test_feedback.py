@@ -37,7 +37,7 @@ def test_ending_a_contract_opens_a_window_and_asks_both_parties():
     contract = _ended_contract()
     # Then its window closes after the configured number of days
     window = FeedbackWindow.objects.get(contract=contract)
-    assert window.closes_at - window.opened_at == dt.timedelta(days=settings.FEEDBACK_WINDOW_DAYS)
+    assert window.closes_at - window.opened_at == settings.FEEDBACK_WINDOW_PERIOD
     assert window.published_at is None
     # And both parties are asked for feedback
     asked = Notification.objects.filter(kind=NotificationKind.FEEDBACK_REQUESTED).values_list("recipient", flat=True)
@@ -133,7 +133,7 @@ def test_the_sweep_leaves_open_windows_alone():
 def test_two_sweeps_at_once_publish_each_window_once():
     # Given ten windows whose time is up
     windows = [_ended_contract() for _ in range(10)]
-    later = timezone.now() + dt.timedelta(days=settings.FEEDBACK_WINDOW_DAYS, minutes=1)
+    later = timezone.now() + settings.FEEDBACK_WINDOW_PERIOD + dt.timedelta(minutes=1)
     barrier = threading.Barrier(2)
     counts: list[int] = []
 

@@ -1,4 +1,8 @@
-"""Load demo data; safe to run again (everything is looked up before it is created)."""
+"""Load demo data; safe to run again (everything is looked up before it is created).
+
+It lives in the top app (disputes) because it seeds every layer: users, balances, the marketplace
+and contracts, milestones in every state, and disputes in every status.
+"""
 
 from typing import Any
 
@@ -7,7 +11,13 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test import override_settings
 
-from contracts.demo import demo_every_state_contract, demo_marketplace_ensure, demo_reputation_ensure
+from contracts.demo import (
+    demo_disputes_contract,
+    demo_every_state_contract,
+    demo_marketplace_ensure,
+    demo_reputation_ensure,
+)
+from disputes.demo import demo_disputes_ensure
 from milestones.demo import demo_milestones_ensure
 from payments.demo import demo_balances_ensure
 from users.models import User
@@ -60,7 +70,11 @@ class Command(BaseCommand):
             # Jobs, proposals (open, declined, withdrawn, accepted) and contracts, through the services.
             demo_marketplace_ensure(users=users)
         # A contract with a milestone in every state, moved there through the services.
-        demo_milestones_ensure(contract=demo_every_state_contract(users=users))
+        every_state = demo_milestones_ensure(contract=demo_every_state_contract(users=users))
+        # A dispute in each status: waiting for an answer, answered, negotiating, in arbitration, resolved.
+        demo_disputes_ensure(
+            every_state=every_state, disputes=demo_disputes_contract(users=users), arbitrator=users["admin"]
+        )
         # Profiles, finished contracts and their feedback (published, and one still hidden).
         demo_reputation_ensure(users=users)
 
