@@ -59,10 +59,10 @@ class DisputeEnding:
 
 
 def dispute_ending() -> Case:
-    """Per milestone: a `DisputeEnding` if the dispute decision closed it (its closing audit row is a
-    resolve), else NULL. Needs the `closing_action` annotation (`_with_closing`)."""
+    """Per milestone: a `DisputeEnding` if its dispute closed it (its closing audit row is an arbitrator's
+    resolve, or an offer accepted while it was disputed), else NULL. Needs the `_with_closing` annotations."""
     split = Exists(split_transactions().filter(milestone_id=OuterRef("pk")))
-    resolved = Q(closing_action=A.RESOLVE)
+    resolved = Q(closing_action=A.RESOLVE) | Q(closing_action=A.SETTLE, closing_from=S.DISPUTED)
     return Case(
         When(resolved & Q(state=S.REFUNDED), then=Value(DisputeEnding.REFUNDED)),
         When(resolved & Q(state=S.RELEASED) & split, then=Value(DisputeEnding.SPLIT)),
@@ -90,9 +90,13 @@ def disputes_opened_by_clients(*, user_ids: list[int]) -> dict[int, int]:
 
 
 def _with_closing(milestones: QuerySet[Milestone]) -> QuerySet[Milestone]:
-    """Each final milestone's closing audit row (the one that moved it into its final state): its action."""
+    """Each final milestone's closing audit row (the one that moved it into its final state): its action and
+    the state it left."""
     closing = MilestoneEvent.objects.filter(milestone=OuterRef("pk"), to_state=OuterRef("state")).order_by("-at", "-pk")
-    return milestones.annotate(closing_action=Subquery(closing.values("action")[:1]))
+    return milestones.annotate(
+        closing_action=Subquery(closing.values("action")[:1]),
+        closing_from=Subquery(closing.values("from_state")[:1]),
+    )
 
 
 @dataclass(frozen=True)

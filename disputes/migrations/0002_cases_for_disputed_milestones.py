@@ -11,9 +11,10 @@ from django.utils import timezone
 def cases_create(apps, schema_editor):
     Milestone = apps.get_model("milestones", "Milestone")
     Dispute = apps.get_model("disputes", "Dispute")
+    db = schema_editor.connection.alias  # the migrating role's connection (the owner), not the app's
     now = timezone.now()
-    for milestone in Milestone.objects.filter(state="disputed").select_related("contract"):
-        Dispute.objects.create(
+    for milestone in Milestone.objects.using(db).filter(state="disputed").select_related("contract"):
+        Dispute.objects.using(db).create(
             milestone=milestone,
             opened_by_id=milestone.dispute_opened_by_id or milestone.contract.client_id,
             from_state=milestone.dispute_from_state or "submitted",

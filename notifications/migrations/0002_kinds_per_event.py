@@ -23,10 +23,11 @@ REPLACING_CHANGED = (
 
 def split_legacy_preferences(apps, schema_editor):
     Preference = apps.get_model("notifications", "NotificationPreference")
-    for old in Preference.objects.filter(kind=LEGACY_CHANGED):
+    preferences = Preference.objects.using(schema_editor.connection.alias)  # the migrating role's connection
+    for old in preferences.filter(kind=LEGACY_CHANGED):
         for kind in REPLACING_CHANGED:
-            Preference.objects.update_or_create(user_id=old.user_id, kind=kind, defaults={"email": old.email})
-    Preference.objects.filter(kind__in=(LEGACY_CHANGED, LEGACY_MONEY)).delete()
+            preferences.update_or_create(user_id=old.user_id, kind=kind, defaults={"email": old.email})
+    preferences.filter(kind__in=(LEGACY_CHANGED, LEGACY_MONEY)).delete()
 
 
 class Migration(migrations.Migration):

@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from disputes.models import DisputeReason
 from milestones.models import MilestoneAction, MilestoneState
 from milestones.views import ACTIONS
 from tests.guards.access import (
@@ -39,7 +40,7 @@ from tests.guards.access import (
     request_as,
     routes,
 )
-from tests.guards.world import ACTORS, SUCCESS_CARD, World, arbitration_permission
+from tests.guards.world import ACTORS, SUCCESS_CARD, World
 
 pytestmark = pytest.mark.django_db
 S = MilestoneState
@@ -138,14 +139,10 @@ def _action_row(action: str, state: str, fields: dict[str, Any], client: Expecte
             values["files"] = SimpleUploadedFile("work.pdf", b"%PDF-1.4 the work\n", content_type="application/pdf")
         return {f"{action}-{name}": value for name, value in values.items()}
 
-    staff = arbitrator = REDIRECT
-    if action == A.RESOLVE:
-        # Staff without `disputes.arbitrate` are refused once that permission exists (see `expectation`).
-        staff, arbitrator = "staff-resolves", ACTS
     return Row(
         milestone(state),
         get=signed_in(LOGIN, NOT_ALLOWED),
-        post=by(LOGIN, NOT_FOUND, client, freelancer, staff, arbitrator),
+        post=by(LOGIN, NOT_FOUND, client, freelancer, REDIRECT, REDIRECT),
         data=data,
     )
 
@@ -161,12 +158,70 @@ MILESTONE_ACTIONS: dict[str, Row] = {
         A.REQUEST_CHANGES, S.SUBMITTED, {"note": "Fix the header"}, client=ACTS, freelancer=REDIRECT
     ),
     A.RELEASE: _action_row(A.RELEASE, S.SUBMITTED, {"bonus": "", "note": ""}, client=ACTS, freelancer=REDIRECT),
-    A.REFUND: _action_row(A.REFUND, S.FUNDED, {"kind": "full", "note": ""}, client=REDIRECT, freelancer=ACTS),
-    A.OPEN_DISPUTE: _action_row(A.OPEN_DISPUTE, S.FUNDED, {"reason": "It is late"}, client=ACTS, freelancer=ACTS),
-    # The client opened the dispute (tests.milestones.factories), so only they may withdraw it.
-    A.WITHDRAW_DISPUTE: _action_row(A.WITHDRAW_DISPUTE, S.DISPUTED, {"note": ""}, client=ACTS, freelancer=REDIRECT),
-    A.RESOLVE: _action_row(
-        A.RESOLVE, S.DISPUTED, {"freelancer_amount": "100", "note": "Half done"}, client=REDIRECT, freelancer=REDIRECT
+    A.REFUND: _action_row(A.REFUND, S.FUNDED, {"note": ""}, client=REDIRECT, freelancer=ACTS),
+}
+
+
+# --- The disputes app: the case page and its actions are the parties'; its records the staff's too ---
+def case(world: World) -> dict[str, Any]:
+    return {"pk": world.dispute.pk}
+
+
+def prefixed(prefix: str, **fields: Any) -> Callable[[World], dict[str, Any]]:
+    """A disputes form's fields under its prefix, with a fresh one-time token."""
+    return lambda world: {f"{prefix}-{name}": value for name, value in {"form_token": token(), **fields}.items()}
+
+
+# Disputes and offers start on the submitted milestone (no offer is open on it); the world's open offer
+# is on the funded one.
+DISPUTE_ROWS: dict[str, Row] = {
+    "disputes:detail": Row(
+        case, get=by(LOGIN, NOT_FOUND, OK, OK, NOT_FOUND, NOT_FOUND), post=signed_in(LOGIN, NOT_ALLOWED)
+    ),
+    "disputes:statement_add": Row(
+        case,
+        get=signed_in(LOGIN, NOT_ALLOWED),
+        post=by(LOGIN, NOT_FOUND, ACTS, ACTS, NOT_FOUND, NOT_FOUND),
+        data=prefixed("statement", text="Here is <b>more</b>."),
+    ),
+    "disputes:escalate": Row(
+        case,
+        get=signed_in(LOGIN, NOT_ALLOWED),
+        post=by(LOGIN, NOT_FOUND, ACTS, ACTS, NOT_FOUND, NOT_FOUND),
+        data=prefixed("escalate", note="Please decide."),
+    ),
+    # The client opened the case, so only they may withdraw it; the freelancer is told so.
+    "disputes:withdraw": Row(
+        case,
+        get=signed_in(LOGIN, NOT_ALLOWED),
+        post=by(LOGIN, NOT_FOUND, ACTS, REDIRECT, NOT_FOUND, NOT_FOUND),
+        data=prefixed("withdraw_dispute", note=""),
+    ),
+    "disputes:evidence_download": Row(
+        lambda world: {"pk": world.dispute.pk, "file_id": world.evidence_id},
+        get=by(LOGIN, NOT_FOUND, OK, OK, OK, OK),
+        post=signed_in(LOGIN, NOT_ALLOWED),
+    ),
+    "disputes:packet": Row(case, get=by(LOGIN, NOT_FOUND, OK, OK, OK, OK), post=signed_in(LOGIN, NOT_ALLOWED)),
+    "disputes:open": Row(
+        lambda world: {"milestone_id": world.milestones[S.SUBMITTED].pk},
+        get=by(LOGIN, NOT_FOUND, OK, OK, NOT_FOUND, NOT_FOUND),
+        post=by(LOGIN, NOT_FOUND, ACTS, ACTS, NOT_FOUND, NOT_FOUND),
+        data=prefixed("dispute", reason=DisputeReason.QUALITY, statement="It does not do what we agreed."),
+    ),
+    "disputes:offer_make": Row(
+        lambda world: {"milestone_id": world.milestones[S.SUBMITTED].pk},
+        get=by(LOGIN, NOT_FOUND, OK, OK, NOT_FOUND, NOT_FOUND),
+        post=by(LOGIN, NOT_FOUND, ACTS, ACTS, NOT_FOUND, NOT_FOUND),
+        data=prefixed("offer", freelancer_amount="100", message="Meet halfway?"),
+    ),
+    # The freelancer made the offer: the client accepts it (the escrow is divided), the freelancer is told
+    # only the other party can.
+    "disputes:offer_answer": Row(
+        lambda world: {"offer_id": world.offer.pk, "answer": "accept"},
+        get=signed_in(LOGIN, NOT_ALLOWED),
+        post=by(LOGIN, NOT_FOUND, ACTS, REDIRECT, NOT_FOUND, NOT_FOUND),
+        data=prefixed("accept"),
     ),
 }
 
@@ -313,6 +368,7 @@ MATRIX: dict[str, Row] = {
         post=signed_in(LOGIN, NOT_ALLOWED),
     ),
     **{f"milestones:{name}": row for name, row in MILESTONE_ACTIONS.items()},
+    **DISPUTE_ROWS,
     # notifications
     "notifications:list": Row(no_kwargs, get=signed_in(LOGIN, OK), post=signed_in(LOGIN, NOT_ALLOWED)),
     "notifications:unread_count": Row(no_kwargs, get=signed_in(NO_CONTENT, OK), post=everyone(NOT_ALLOWED)),
@@ -393,14 +449,6 @@ def test_every_url_has_a_row_and_every_row_a_url():
     assert set(MILESTONE_ACTIONS) == set(ACTIONS)
 
 
-def expectation(row: Row, method: str, actor: str) -> Expected:
-    expected = (row.get if method == "get" else row.post)[actor]
-    if expected == "staff-resolves":
-        # Until the disputes app declares `disputes.arbitrate`, every staff member may resolve a dispute.
-        return REDIRECT if arbitration_permission() is not None else ACTS
-    return expected
-
-
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_access_matrix(world, name):
     # Given the world
@@ -409,7 +457,7 @@ def test_access_matrix(world, name):
     for method in ("get", "post"):
         for actor in ACTORS:
             # When this visitor sends this request
-            expected = expectation(row, method, actor)
+            expected = (row.get if method == "get" else row.post)[actor]
             url = reverse(name, kwargs=row.kwargs(world))
             response, changed = request_as(
                 world.users[actor], url, method, row.data(world) if method == "post" else None

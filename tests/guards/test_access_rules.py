@@ -2,7 +2,8 @@
 
 - admin: nobody but staff gets an admin page; anyone else is sent to log in (or, signed in, refused
   the admin login), and their GETs and POSTs change nothing. A superuser (with the authenticator app
-  staff need) opens every admin page without a server error.
+  staff need) opens every admin page without a server error. At the arbitration desk only staff
+  holding `disputes.arbitrate` decide a case; plain staff are refused and change nothing.
 - allauth: every account page answers anonymous visitors and signed-in users without a server error,
   the pages about one's own account send anonymous visitors to log in, and an empty POST changes
   nothing in the project's tables.
@@ -15,7 +16,18 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from tests.guards.access import LOGIN, REDIRECT, Route, is_admin, is_allauth, outcome, request_as, routes
+from disputes.services import dispute_escalate
+from tests.guards.access import (
+    FORBIDDEN,
+    LOGIN,
+    REDIRECT,
+    Route,
+    is_admin,
+    is_allauth,
+    outcome,
+    request_as,
+    routes,
+)
 from tests.guards.world import World
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +112,24 @@ def test_every_admin_page_opens_for_a_superuser(world, admin_user):
         if response.status_code >= 500 or (response.status_code == 302 and "/login/" in response["Location"]):
             wrong.append(f"GET {url}: {response.status_code}")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("kind", ["release", "refund", "split"])
+def test_only_an_arbitrator_decides_at_the_desk(world, kind):
+    # Given the world's case in arbitration (below the four-eyes threshold, so a decision settles it)
+    dispute_escalate(dispute=world.dispute, actor=world.client, note="Please decide.")
+    url = reverse("admin:disputes_dispute_decide", args=[world.dispute.pk, kind])
+    data = {"decision": "The work was delivered late but complete.", "freelancer_amount": "100"}
+    # When plain staff open or post the decision page, then they are refused and nothing changes
+    for method in ("get", "post"):
+        response, changed = request_as(world.users["staff"], url, method, data)
+        assert (outcome(response), changed) == (FORBIDDEN, []), method
+    # When the arbitrator posts a written decision, then the escrow is divided and the case closed
+    response, changed = request_as(world.users["arbitrator"], url, "post", data)
+    assert outcome(response) == REDIRECT
+    assert {"disputes.Dispute", "milestones.Milestone", "ledger.LedgerTransaction"} <= {
+        difference.split(":")[0] for difference in changed
+    }, changed
 
 
 def allauth_urls() -> list[tuple[str, str]]:

@@ -2,17 +2,18 @@
 then the books must balance.
 
 Each thread has its own database connection and runs random operations from OPERATIONS: deposits,
-new milestones, funding, submissions, requests for changes, releases (with bonuses), refunds (full
-and partial), change orders, disputes opened, withdrawn and resolved, the auto-release and
-earnings sweeps, and payouts requested, completed and failed. A refusal (a DomainError: wrong
+new milestones, funding, submissions, requests for changes, releases (with bonuses), refunds, change
+orders, dispute cases opened, withdrawn and escalated, money offers made and accepted (`settle`),
+arbitrators' written decisions (`resolve`, below the four-eyes threshold so the money moves at once),
+the auto-release and earnings sweeps, and payouts requested, completed and failed. A refusal (a DomainError: wrong
 state, not enough money, ...) is a normal outcome; anything else (an IntegrityError, a deadlock) fails
 the test. Afterwards: ledger_verify passes, all balances sum to zero, the money inside is exactly
 what was deposited less what was paid out, no balance is negative and no milestone was resolved
 twice.
 
 Time never moves: the sweeps are called with a `now` past every deadline (time_machine is
-process-wide, so it can't differ per thread). To add an operation (offers, disputes' decisions, ...),
-write a function `(bank, rng) -> bool` that calls one service and append it to OPERATIONS.
+process-wide, so it can't differ per thread). To add an operation, write a function `(bank, rng) -> bool`
+that calls one service and append it to OPERATIONS.
 
 Runs BANK_TEST_SECONDS (default 20) with BANK_TEST_THREADS (default 8) threads.
 """
@@ -36,6 +37,8 @@ from django.utils import timezone
 from contracts.models import ChangeRequest, Contract
 from contracts.services import change_request_accept, change_request_propose
 from core.errors import DomainError
+from disputes import services as dispute_services
+from disputes.models import Dispute, DisputeReason, Offer, OfferStatus
 from milestones import services as milestone_services
 from milestones.ledger_checks import ledger_verify
 from milestones.models import Milestone, MilestoneAction, MilestoneEvent, MilestoneState
@@ -155,13 +158,8 @@ def op_release(bank: Bank, rng: random.Random) -> bool:
 def op_refund(bank: Bank, rng: random.Random) -> bool:
     if (milestone := bank.milestone(rng, S.FUNDED, S.SUBMITTED)) is None:
         return False
-    partial = milestone.state == S.SUBMITTED and rng.random() < 0.5
     milestone_services.milestone_refund(
-        milestone=milestone,
-        actor=milestone.contract.freelancer,
-        amount=rng.randint(1, milestone.amount) if partial else None,
-        note="Sorry",
-        idempotency_key=key(),
+        milestone=milestone, actor=milestone.contract.freelancer, note="Sorry", idempotency_key=key()
     )
     return True
 
@@ -205,34 +203,88 @@ def op_change_accept_stale(bank: Bank, rng: random.Random) -> bool:
     return True
 
 
+def open_case(bank: Bank, *, in_arbitration: bool | None = None) -> Dispute | None:
+    """A random open case on the bank's contracts (in arbitration or not, if asked), or None."""
+    cases = Dispute.objects.select_related("milestone__contract__client", "milestone__contract__freelancer").filter(
+        milestone__contract_id__in=bank.contracts, closed_at__isnull=True
+    )
+    if in_arbitration is not None:
+        cases = cases.filter(escalated_at__isnull=not in_arbitration)
+    return cases.order_by("?").first()
+
+
 def op_dispute_open(bank: Bank, rng: random.Random) -> bool:
     if (milestone := bank.milestone(rng, S.FUNDED, S.SUBMITTED)) is None:
         return False
-    opener = rng.choice([milestone.contract.client, milestone.contract.freelancer])
-    milestone_services.milestone_open_dispute(
-        milestone=milestone, actor=opener, reason="Not as agreed", idempotency_key=key()
+    dispute_services.dispute_open(
+        milestone=milestone,
+        actor=rng.choice([milestone.contract.client, milestone.contract.freelancer]),
+        reason=rng.choice(DisputeReason.values),
+        statement="Not as agreed",
+        idempotency_key=key(),
     )
     return True
 
 
 def op_dispute_withdraw(bank: Bank, rng: random.Random) -> bool:
-    if (milestone := bank.milestone(rng, S.DISPUTED)) is None:
+    if (case := open_case(bank)) is None:
         return False
-    opener = User.objects.get(pk=milestone.dispute_opened_by_id)
-    milestone_services.milestone_withdraw_dispute(milestone=milestone, actor=opener, idempotency_key=key())
+    dispute_services.dispute_withdraw(dispute=case, actor=case.opened_by, note="We agreed", idempotency_key=key())
     return True
 
 
-def op_dispute_resolve(bank: Bank, rng: random.Random) -> bool:
-    if (milestone := bank.milestone(rng, S.DISPUTED)) is None:
+def op_dispute_escalate(bank: Bank, rng: random.Random) -> bool:
+    if (case := open_case(bank, in_arbitration=False)) is None:
         return False
-    milestone_services.milestone_resolve(
+    contract = case.milestone.contract
+    dispute_services.dispute_escalate(
+        dispute=case, actor=rng.choice([contract.client, contract.freelancer]), note="Decide", idempotency_key=key()
+    )
+    return True
+
+
+def op_dispute_decide(bank: Bank, rng: random.Random) -> bool:
+    if (case := open_case(bank, in_arbitration=True)) is None:
+        return False
+    amount = case.milestone.amount
+    dispute_services.dispute_decide(
+        dispute=case,
+        arbitrator=bank.arbitrator,
+        freelancer_amount=rng.choice([0, amount, rng.randint(0, amount)]),
+        decision="Decided on the evidence.",
+    )
+    return True
+
+
+def op_offer_make(bank: Bank, rng: random.Random) -> bool:
+    if (milestone := bank.milestone(rng, S.FUNDED, S.SUBMITTED, S.DISPUTED)) is None:
+        return False
+    dispute_services.offer_make(
         milestone=milestone,
-        actor=bank.arbitrator,
+        actor=rng.choice([milestone.contract.client, milestone.contract.freelancer]),
         freelancer_amount=rng.choice([0, milestone.amount, rng.randint(0, milestone.amount)]),
-        note="Decided on the evidence",
+        message="Shall we settle?",
         idempotency_key=key(),
     )
+    return True
+
+
+def op_offer_accept(bank: Bank, rng: random.Random) -> bool:
+    offer = (
+        Offer.objects.select_related("milestone__contract")
+        .filter(
+            milestone__contract_id__in=bank.contracts,
+            milestone__state__in=(S.FUNDED, S.SUBMITTED, S.DISPUTED),
+            status=OfferStatus.OPEN,
+        )
+        .order_by("?")
+        .first()
+    )
+    if offer is None:
+        return False
+    contract = offer.milestone.contract
+    other = contract.client if offer.made_by_id == contract.freelancer_id else contract.freelancer
+    dispute_services.offer_accept(offer=offer, actor=other, idempotency_key=key())
     return True
 
 
@@ -270,7 +322,10 @@ OPERATIONS: list[tuple[Operation, int]] = [
     (op_change_accept_stale, 1),
     (op_dispute_open, 1),
     (op_dispute_withdraw, 1),
-    (op_dispute_resolve, 1),
+    (op_dispute_escalate, 1),
+    (op_dispute_decide, 1),
+    (op_offer_make, 2),
+    (op_offer_accept, 2),
     (op_mature_sweep, 1),
     (op_payout_request, 2),
     (op_payout_settle, 2),
@@ -364,11 +419,19 @@ def test_the_books_balance_after_random_concurrent_work():
         .filter(n__gt=1)
     )
     assert not twice.exists(), list(twice)
-    ends = (MilestoneAction.RELEASE, MilestoneAction.AUTO_RELEASE, MilestoneAction.REFUND, MilestoneAction.RESOLVE)
+    ends = (
+        MilestoneAction.RELEASE,
+        MilestoneAction.AUTO_RELEASE,
+        MilestoneAction.REFUND,
+        MilestoneAction.RESOLVE,
+        MilestoneAction.SETTLE,
+    )
     ended_twice = (
         MilestoneEvent.objects.filter(action__in=ends).values("milestone_id").annotate(n=Count("id")).filter(n__gt=1)
     )
     assert not ended_twice.exists(), list(ended_twice)
+    # And every arbitrator's decision settled at once (all amounts are below the four-eyes threshold)
+    assert not Dispute.objects.filter(decided_at__isnull=False, closed_at__isnull=True).exists(), seed
     # And each milestone that ended has exactly one resolving transaction, the others none
     for milestone in Milestone.objects.filter(contract_id__in=bank.contracts):
         resolved = LedgerTransaction.objects.filter(milestone_id=milestone.pk, kind__in=resolving).count()

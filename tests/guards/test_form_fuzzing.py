@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 
 from contracts import forms as contract_forms
 from core import forms as core_forms
+from disputes import forms as dispute_forms
 from marketplace import forms as marketplace_forms
 from milestones import forms as milestone_forms
 from milestones.models import MilestoneState
@@ -273,9 +274,47 @@ TARGETS: dict[str, Target] = {
     "milestone fund": action_target(milestone_forms.FundForm, "fund", S.APPROVED, "client"),
     "milestone submit": action_target(milestone_forms.SubmitForm, "submit", S.FUNDED, "freelancer", upload="files"),
     "milestone release": action_target(milestone_forms.ReleaseForm, "release", S.SUBMITTED, "client"),
-    "milestone refund": action_target(milestone_forms.RefundForm, "refund", S.SUBMITTED, "freelancer"),
-    "milestone dispute": action_target(milestone_forms.DisputeForm, "open_dispute", S.FUNDED, "client"),
-    "milestone resolve": action_target(milestone_forms.ResolveForm, "resolve", S.DISPUTED, "arbitrator"),
+    "milestone refund": action_target(milestone_forms.NoteForm, "refund", S.SUBMITTED, "freelancer"),
+    # The disputes app: the case is the world's (opened by the client), the offers start on the submitted milestone.
+    "dispute open": Target(
+        covers=(dispute_forms.DisputeOpenForm,),
+        actor="client",
+        url=lambda world: reverse("disputes:open", kwargs={"milestone_id": world.milestones[S.SUBMITTED].pk}),
+        make=action_form(dispute_forms.DisputeOpenForm, "dispute", S.SUBMITTED),
+        upload="files",
+    ),
+    "dispute statement": Target(
+        covers=(dispute_forms.StatementForm,),
+        actor="freelancer",
+        url=lambda world: reverse("disputes:statement_add", kwargs={"pk": world.dispute.pk}),
+        make=action_form(dispute_forms.StatementForm, "statement", S.DISPUTED),
+        upload="files",
+    ),
+    "dispute escalate": Target(
+        covers=(dispute_forms.NoteForm,),
+        actor="freelancer",
+        url=lambda world: reverse("disputes:escalate", kwargs={"pk": world.dispute.pk}),
+        make=action_form(dispute_forms.NoteForm, "escalate", S.DISPUTED),
+    ),
+    "offer": Target(
+        covers=(dispute_forms.OfferForm,),
+        actor="client",
+        url=lambda world: reverse("disputes:offer_make", kwargs={"milestone_id": world.milestones[S.SUBMITTED].pk}),
+        make=action_form(dispute_forms.OfferForm, "offer", S.SUBMITTED),
+    ),
+    "offer accept": Target(
+        covers=(dispute_forms.ConfirmForm,),
+        actor="client",
+        url=lambda world: reverse("disputes:offer_answer", kwargs={"offer_id": world.offer.pk, "answer": "accept"}),
+        make=action_form(dispute_forms.ConfirmForm, "accept", S.FUNDED),
+    ),
+    # The arbitration desk's intermediate page, as the arbitrator, for a split (the form with both fields).
+    "arbitration decision": Target(
+        covers=(dispute_forms.DecisionForm,),
+        actor="arbitrator",
+        url=lambda world: reverse("admin:disputes_dispute_decide", args=[world.dispute.pk, "split"]),
+        make=lambda world, data, files: _split_decision(data),
+    ),
     "add funds": Target(
         covers=(payment_forms.AddFundsForm,),
         actor="client",
@@ -335,7 +374,8 @@ TARGETS: dict[str, Target] = {
 # Bases that no view posts as they are; each is fuzzed through its subclasses.
 BASES = {
     core_forms.OneTimeTokenForm: (contract_forms.MessageForm, marketplace_forms.JobForm),
-    milestone_forms.ActionForm: (milestone_forms.NoteForm, milestone_forms.ResolveForm),
+    milestone_forms.ActionForm: (milestone_forms.NoteForm, dispute_forms.NoteForm, dispute_forms.OfferForm),
+    dispute_forms.EvidenceFormMixin: (dispute_forms.DisputeOpenForm, dispute_forms.StatementForm),
     payment_forms.WalletForm: (
         payment_forms.AddFundsForm,
         payment_forms.WithdrawForm,
@@ -343,6 +383,13 @@ BASES = {
     ),
     user_forms.RolesMixin: (user_forms.ProfileForm, user_forms.SignupProfileForm),
 }
+
+
+def _split_decision(data: Any) -> forms.Form:
+    """The decision form as the desk builds it for a split: the freelancer's amount is required."""
+    form = dispute_forms.DecisionForm(data)
+    form.fields["freelancer_amount"].required = True
+    return form
 
 
 def _proposal_fields(world: World) -> forms.Form:

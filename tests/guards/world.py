@@ -1,6 +1,7 @@
 """A small world for the guard suites: two parties with a job, a proposal, contracts and milestones in
-every state a page or action needs, an outsider, staff and an arbitrator; and a snapshot of every
-project table, to prove a refused request changed nothing.
+every state a page or action needs, a dispute case with evidence, an open money offer, an outsider,
+staff and an arbitrator; and a snapshot of every project table, to prove a refused request changed
+nothing.
 
 Everything is built through the services (tests/*/factories.py), as the product builds it.
 """
@@ -21,6 +22,8 @@ from django.utils import timezone
 
 from contracts.models import ChangeRequest, Contract
 from contracts.services import change_request_propose, contract_end
+from disputes.models import Dispute, EvidenceFile, Offer
+from disputes.services import dispute_statement_add, offer_make
 from marketplace.models import Job, Proposal
 from milestones.models import DeliverableFile, Milestone, MilestoneState
 from milestones.terms import MilestoneTerms
@@ -28,6 +31,7 @@ from notifications.kinds import NotificationKind
 from notifications.models import Notification
 from notifications.services import notify
 from tests.contracts.factories import contract_started
+from tests.disputes.factories import evidence
 from tests.marketplace.factories import JobFactory, proposal_with_rows
 from tests.payments.factories import milestone_in_state
 from tests.users.factories import ClientFactory, FreelancerFactory, UserFactory
@@ -52,21 +56,10 @@ SUCCESS_CARD = "4242 4242 4242 4242"
 S = MilestoneState
 
 
-def arbitration_permission() -> Permission | None:
-    """`disputes.arbitrate` (the Dispute model's Meta permission), once the disputes app declares it."""
-    return Permission.objects.filter(content_type__app_label="disputes", codename="arbitrate").first()
-
-
 def arbitrator_create() -> User:
-    """A staff member in the Arbitrators group, which holds `disputes.arbitrate` when it exists.
-
-    Until the disputes app declares that permission, every staff member may resolve a dispute
-    (milestones.models.is_arbitrator), and the group carries no permission: the matrix expects the
-    plain staff member to act as an arbitrator too (tests/guards/test_access_matrix.py).
-    """
+    """A staff member in the Arbitrators group, which holds `disputes.arbitrate` (plain staff do not)."""
     group, _ = Group.objects.get_or_create(name="Arbitrators")
-    if (permission := arbitration_permission()) is not None:
-        group.permissions.add(permission)
+    group.permissions.add(Permission.objects.get(content_type__app_label="disputes", codename="arbitrate"))
     user = UserFactory(is_staff=True, email=f"arbitrator-{uuid.uuid4().hex[:8]}@example.com")
     user.groups.add(group)
     return user
@@ -81,6 +74,9 @@ class World:
     milestones: dict[str, Milestone]
     file_id: int  # a deliverable of the submitted milestone
     change: ChangeRequest  # the freelancer's pending change on the contract
+    dispute: Dispute  # the case on the disputed milestone, opened by the client, awaiting the freelancer
+    evidence_id: int  # a file of the freelancer's statement in that case
+    offer: Offer  # the freelancer's open offer on the funded milestone, for the client to answer
     quiet_contract: Contract  # nothing in escrow: one approved milestone, so it can be funded or ended
     quiet_milestone: Milestone
     ended_contract: Contract  # ended, so its parties may leave feedback
@@ -112,6 +108,12 @@ def world_build() -> World:
         milestones[state] = milestone_in_state(state, contract=contract, amount=20_000)
     submitted = DeliverableFile.objects.filter(submission__milestone=milestones[S.SUBMITTED]).first()
     assert submitted is not None
+    # The disputed milestone's case was opened by the client through disputes.services (the factory).
+    dispute = milestones[S.DISPUTED].open_dispute_case
+    assert dispute is not None
+    dispute_statement_add(dispute=dispute, actor=freelancer, text="My side.", files=[evidence()])
+    evidence_file = EvidenceFile.objects.get(statement__dispute=dispute)
+    offer = offer_make(milestone=milestones[S.FUNDED], actor=freelancer, freelancer_amount=5_000, message="Half?")
     change = change_request_propose(
         contract=contract,
         proposed_by=freelancer,
@@ -146,6 +148,9 @@ def world_build() -> World:
         milestones=milestones,
         file_id=submitted.pk,
         change=change,
+        dispute=dispute,
+        evidence_id=evidence_file.pk,
+        offer=offer,
         quiet_contract=quiet_contract,
         quiet_milestone=quiet_contract.milestones.get(),
         ended_contract=ended_contract,

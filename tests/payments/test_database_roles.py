@@ -70,6 +70,7 @@ def production_env(roles: TwoRoles, login: DatabaseLogin) -> dict[str, str]:
         **inherited,
         "DJANGO_ENV": "production",
         "SECRET_KEY": uuid.uuid4().hex * 2,
+        "LEDGER_CHAIN_KEY": uuid.uuid4().hex * 2,
         "ALLOWED_HOSTS": "milestone.example.com",
         "DATABASE_URL": roles.url(login),
     }
@@ -188,7 +189,10 @@ def test_a_balance_written_directly_is_refused_by_its_trigger(roles):
 
 
 def test_the_application_role_did_the_apps_work_and_adds_a_balanced_transaction(roles):
-    # Given seed_demo ran through the services as the application role
+    # Given seed_demo ran through the services as the application role, and the ledger verifies as it
+    app_env = {**os.environ, "DATABASE_URL": roles.url(roles.app)}
+    verified = manage("ledger_verify", env=app_env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     with roles.connect(roles.app) as connection:
         kinds = {kind for (kind,) in connection.execute("SELECT DISTINCT kind FROM payments_ledgertransaction")}
         assert {"deposit", "fund", "release", "refund"} <= kinds
@@ -215,9 +219,10 @@ def test_the_application_role_did_the_apps_work_and_adds_a_balanced_transaction(
         # Then the entry trigger moved the balance
         (after,) = connection.execute("SELECT amount FROM payments_balance WHERE account_id = %s", [client]).fetchone()
         assert after == before + 700
-    # And the ledger still verifies, read as the application role
-    verified = manage("ledger_verify", env={**os.environ, "DATABASE_URL": roles.url(roles.app)})
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    # And ledger_verify names it: raw SQL has neither the chain's HMAC nor a gateway charge behind it
+    tampered = manage("ledger_verify", env=app_env)
+    assert tampered.returncode != 0
+    assert "no gateway charge" in tampered.stdout + tampered.stderr
 
 
 def test_the_application_role_has_no_problems_and_the_owner_has(roles):

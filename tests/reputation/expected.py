@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
+from disputes.models import Dispute, DisputeOutcome
 from milestones.models import Milestone, MilestoneState
 from payments.models import AccountKind, EarningsLot, Entry, EntryDirection
 from reputation.models import Feedback
@@ -29,6 +30,9 @@ def _share(part: int, whole: int) -> int | None:
     if not whole:
         return None
     return int((Decimal(100 * part) / Decimal(whole)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+DECIDED_OUTCOMES = (DisputeOutcome.RELEASED, DisputeOutcome.REFUNDED, DisputeOutcome.SPLIT)
 
 
 def _closing_action(milestone: Milestone) -> str:
@@ -60,7 +64,8 @@ def expected_freelancer(user: User) -> dict:
         on_time += delivered <= milestone.due_at
     endings = {"released": 0, "split": 0, "refunded": 0}
     for milestone in closed:
-        if _closing_action(milestone) != "resolve":
+        # Read from the dispute cases, not the audit rows the selector uses.
+        if not Dispute.objects.filter(milestone=milestone, outcome__in=DECIDED_OUTCOMES).exists():
             continue
         back_to_client = Entry.objects.filter(
             transaction__milestone_id=milestone.pk,

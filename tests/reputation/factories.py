@@ -16,13 +16,22 @@ from django.utils import timezone
 
 from contracts.models import Contract
 from contracts.services import contract_end
+from disputes.models import Dispute, DisputeReason
+from disputes.services import (
+    dispute_decide,
+    dispute_escalate,
+    dispute_open,
+    dispute_withdraw,
+    offer_accept,
+    offer_make,
+)
 from milestones import services
 from milestones.models import Milestone
 from milestones.services import milestone_auto_release
 from reputation.models import Feedback
 from reputation.services import feedback_submit
 from tests.contracts.factories import contract_started
-from tests.milestones.factories import client_deposit, deliverable, staff_user
+from tests.milestones.factories import arbitrator_user, client_deposit, deliverable
 from users.models import User
 
 # Every path a milestone can take to its end (or to where it stays), as the record sees it.
@@ -65,16 +74,25 @@ def _move(*, milestone: Milestone, path: str, traveller: "time_machine.Coordinat
         traveller.move_to(milestone.auto_release_at + dt.timedelta(minutes=1))
         milestone_auto_release(milestone=milestone)
     elif path == "partly_refunded":
-        services.milestone_refund(milestone=milestone, actor=freelancer, amount=milestone.amount // 4)
+        # The freelancer offers a quarter back; the client accepts (an offer, not a dispute).
+        offer = offer_make(milestone=milestone, actor=freelancer, freelancer_amount=milestone.amount * 3 // 4)
+        offer_accept(offer=offer, actor=client)
     elif path == "dispute_withdrawn":
-        milestone = services.milestone_open_dispute(milestone=milestone, actor=client, reason="Unsure")
-        milestone = services.milestone_withdraw_dispute(milestone=milestone, actor=client)
+        case = _dispute(milestone=milestone, opener=client)
+        dispute_withdraw(dispute=case, actor=client)
+        milestone.refresh_from_db()
         services.milestone_release(milestone=milestone, actor=client)
     else:
         opener = client if path != "dispute_paid" else freelancer
-        milestone = services.milestone_open_dispute(milestone=milestone, actor=opener, reason="We disagree")
+        case = dispute_escalate(dispute=_dispute(milestone=milestone, opener=opener), actor=opener)
         share = {"dispute_paid": milestone.amount, "dispute_split": milestone.amount // 2, "dispute_refunded": 0}[path]
-        services.milestone_resolve(milestone=milestone, actor=arbitrator, freelancer_amount=share, note="Decided")
+        dispute_decide(dispute=case, arbitrator=arbitrator, freelancer_amount=share, decision="Decided")
+
+
+def _dispute(*, milestone: Milestone, opener: User) -> Dispute:
+    return dispute_open(
+        milestone=milestone, actor=opener, reason=DisputeReason.QUALITY, statement="We disagree about the work."
+    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +132,7 @@ def history_build(
 
     contract = contract_started(milestones=len(paths), client=client, freelancer=freelancer, amount=amount)
     client_deposit(user=contract.client, amount=amount * len(paths))
-    arbitrator = staff_user()
+    arbitrator = arbitrator_user()
     with time_machine.travel(timezone.now(), tick=True) as traveller:
         for milestone, path in zip(contract.milestones.order_by("position"), paths, strict=True):
             milestone.contract = contract

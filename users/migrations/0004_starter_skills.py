@@ -24,7 +24,7 @@ STARTER_SKILLS = (
 def add_starter_skills(apps, schema_editor):
     Skill = apps.get_model("users", "Skill")
     for name in STARTER_SKILLS:
-        Skill.objects.get_or_create(name=name)
+        Skill.objects.using(schema_editor.connection.alias).get_or_create(name=name)
 
 
 class Migration(migrations.Migration):

@@ -19,10 +19,10 @@ GUARDS = importlib.import_module("payments.ledger.migrations.0002_ledger_guards"
 SQLITE_ENTRY_TRIGGERS = ("payments_entry_apply", "payments_entry_no_update")
 
 
-def _links(apps) -> list[tuple[str, int]]:
+def _links(apps, db: str) -> list[tuple[str, int]]:
     """(HMAC, entry id) for every entry, chained per account in id order."""
     Entry = apps.get_model("ledger", "Entry")
-    rows = Entry.objects.order_by("account_id", "pk").values_list("pk", *ChainLink.COLUMNS)
+    rows = Entry.objects.using(db).order_by("account_id", "pk").values_list("pk", *ChainLink.COLUMNS)
     if not rows.exists():
         return []
     key = chain_key()
@@ -37,7 +37,7 @@ def _links(apps) -> list[tuple[str, int]]:
 
 
 def chain_existing_entries(apps, schema_editor) -> None:
-    hmacs = _links(apps)
+    hmacs = _links(apps, schema_editor.connection.alias)  # the migrating role's connection
     vendor = schema_editor.connection.vendor
     with schema_editor.connection.cursor() as cursor:
         if vendor == "postgresql" and hmacs:
