@@ -176,7 +176,7 @@ def _with_revisions(contract: Contract, revisions: int) -> Milestone:
         )
         for submission in submissions
     )
-    events = []
+    events, moments = [], []
     for n in range(older):
         at = start + dt.timedelta(days=n)
         for action, source, target, hours in (
@@ -192,11 +192,11 @@ def _with_revisions(contract: Contract, revisions: int) -> Milestone:
                     to_state=target,
                 )
             )
-            events[-1].at = at + dt.timedelta(hours=hours)
+            moments.append(at + dt.timedelta(hours=hours))
     MilestoneEvent.objects.bulk_create(events)
     # auto_now_add set `at` to now on insert: put each event back at its moment in the past.
-    for event in events:
-        MilestoneEvent.objects.filter(pk=event.pk).update(at=event.at)
+    for event, moment in zip(events, moments, strict=True):
+        MilestoneEvent.objects.filter(pk=event.pk).update(at=moment)
     for submission, n in zip(submissions, range(older), strict=True):
         Submission.objects.filter(pk=submission.pk).update(submitted_at=start + dt.timedelta(days=n))
     milestone.refresh_from_db()
