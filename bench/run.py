@@ -128,7 +128,15 @@ class Server:
 
 def _wrk(path: str, session: str, *, connections: int, seconds: float, script: Path | None = None) -> dict[str, Any]:
     threads = min(2, connections)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "--timeout",
+        "30s",
+    ]
     command += ["-H", f"Cookie: sessionid={session}"]
     if script is not None:
         command += ["-s", str(script)]
@@ -230,7 +238,9 @@ def sizes() -> None:
 
 
 # --- ledger: fund -> release from 8 processes against pgbench ----------------------------
-def _worker_loop(kind: str, worker: dict[str, int], seconds: float, results: "Queue[tuple[int, list[float]]]") -> None:
+def _worker_loop(
+    kind: str, worker: dict[str, int], seconds: float, ready: "Queue[int]", start: Any, results: "Queue[Any]"
+) -> None:
     _django()
     from contracts.models import Contract
     from milestones.models import MilestoneState
@@ -240,10 +250,8 @@ def _worker_loop(kind: str, worker: dict[str, int], seconds: float, results: "Qu
     contract = Contract.objects.select_related("client", "freelancer").get(pk=worker["contract"])
     client = contract.client
     todo = list(contract.milestones.filter(state=MilestoneState.APPROVED).order_by("pk"))
-    latencies = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        begun = time.perf_counter()
+
+    def once() -> None:
         if kind == "cycle":
             milestone = todo.pop()
             milestone.contract = contract
@@ -252,27 +260,42 @@ def _worker_loop(kind: str, worker: dict[str, int], seconds: float, results: "Qu
         else:
             key = uuid.uuid4().hex
             deposit(user=client, amount=100, currency="USD", card_number="4242424242424242", idempotency_key=key)
+
+    once()  # warm: imports, URL resolver, connection; then wait for the others
+    ready.put(1)
+    start.wait()
+    latencies = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        begun = time.perf_counter()
+        once()
         latencies.append((time.perf_counter() - begun) * 1000)
     results.put((len(latencies), latencies))
 
 
 def _in_processes(kind: str, seconds: float) -> dict[str, Any]:
+    """`kind` ("cycle" or "deposit") in a loop from 8 processes at once, after each warmed up."""
+    from multiprocessing import Event
+
     seed = _load("seed")
     from django.db import connections
 
     connections.close_all()
-    queue: Queue[tuple[int, list[float]]] = Queue()
-    processes = [Process(target=_worker_loop, args=(kind, w, seconds, queue)) for w in seed["workers"]]
-    begun = time.monotonic()
+    ready: Queue[int] = Queue()
+    results: Queue[Any] = Queue()
+    start = Event()
+    processes = [Process(target=_worker_loop, args=(kind, w, seconds, ready, start, results)) for w in seed["workers"]]
     for process in processes:
         process.start()
-    outcomes = [queue.get() for _ in processes]
+    for _ in processes:
+        ready.get()
+    start.set()
+    outcomes = [results.get() for _ in processes]
     for process in processes:
         process.join()
-    elapsed = time.monotonic() - begun
     latencies = sorted(lat for _, batch in outcomes for lat in batch)
     done = sum(count for count, _ in outcomes)
-    return {"per_second": done / seconds, "count": done, "elapsed": elapsed, "p50_ms": latencies[len(latencies) // 2]}
+    return {"per_second": done / seconds, "count": done, "p50_ms": latencies[len(latencies) // 2]}
 
 
 def _pgbench(seconds: float) -> dict[str, Any]:
@@ -387,42 +410,51 @@ def _rss_kb(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def _requests(pages: list[tuple[str, str]], *, count: int, threads: int = 4) -> int:
+    """`count` GETs cycling through (path, session) pairs, from a few threads, each a whole request and response."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.request import Request, urlopen
+
+    def get(number: int) -> int:
+        # Loopback, our own server, http only.
+        path, session = pages[number % len(pages)]
+        request = Request(BASE + path, headers={"Cookie": f"sessionid={session}"})  # noqa: S310
+        with urlopen(request, timeout=120) as response:  # noqa: S310
+            response.read()
+            return response.status
+
+    with ThreadPoolExecutor(threads) as pool:
+        statuses = list(pool.map(get, range(count)))
+    if any(status != 200 for status in statuses):
+        raise RuntimeError("a page did not answer 200")
+    return len(statuses)
+
+
 def memory() -> None:
     seed = _load("seed")
     pages_1x = seed["pages_1x"]
-    session = pages_1x["client dashboard"]["session"]
-    # Cycle through the client's pages (one session), stopping after the set number of requests.
-    paths = [p["path"] for p in pages_1x.values() if p["session"] == session]
-    OUT.mkdir(parents=True, exist_ok=True)
-
-    def cycle(name: str, requests: int) -> Path:
-        script = OUT / f"{name}.lua"
-        script.write_text(
-            "local paths = {" + ", ".join(json.dumps(p) for p in paths) + "}\n"
-            "local i, done = 0, 0\n"
-            "request = function() i = i % #paths + 1; return wrk.format('GET', paths[i]) end\n"
-            f"response = function() done = done + 1; if done >= {requests // 2} then wrk.thread:stop() end end\n"
-        )
-        return script
-
+    # Cycle through every measured page, each with its viewer's session.
+    pages = [(p["path"], p["session"]) for p in pages_1x.values()]
     server = Server(workers=1)
     try:
         (worker,) = server.worker_pids()
         # Warm every page first (imports, templates, connection), then measure.
-        _wrk("/", session, connections=4, seconds=600, script=cycle("warm", 200))
+        _requests(pages, count=min(200, MEMORY_REQUESTS))
         before = _rss_kb(worker)
-        measured = _wrk("/", session, connections=8, seconds=3600, script=cycle("cycle", MEMORY_REQUESTS))
+        done = _requests(pages, count=MEMORY_REQUESTS)
         after = _rss_kb(worker)
+        if server.worker_pids() != [worker]:
+            raise RuntimeError("the worker was replaced during the run")
     finally:
         server.stop()
     _save(
         "memory",
         {
-            "requests": measured["requests"],
+            "requests": done,
             "rss_before_kb": before,
             "rss_after_kb": after,
             "ratio": after / before,
-            "pages": paths,
+            "pages": [path for path, _ in pages],
         },
     )
 
