@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PYTEST_ARGS ?=
 
-.PHONY: run test install assets lint format clean
+.PHONY: run test install assets lint format clean bench bench-install bench-setup bench-pages bench-sizes bench-ledger bench-sweeps bench-memory bench-report
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,46 @@ format: install
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var
+
+# --- Benchmarks (README: Benchmarks): each figure a ratio to a baseline measured in the same run ---
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/milestone_bench
+# Where `create database` runs for the bench's databases (same server).
+BENCH_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# No Celery worker runs: emails queued by the services stay in an in-memory broker.
+BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=memory://
+BENCH := $(BENCH_ENV) $(PY) bench/run.py
+
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	touch $@
+
+bench-install: $(VENV)/.bench-installed
+	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
+	@psql "$(BENCH_DATABASE_URL)" -c 'select 1' >/dev/null 2>&1 || psql "$(BENCH_ADMIN_URL)" -c 'create database milestone_bench'
+
+bench-setup: bench-install
+	$(BENCH) setup
+
+bench-pages: bench-setup
+	$(BENCH) pages
+
+bench-sizes: bench-setup
+	$(BENCH) sizes
+
+bench-ledger: bench-setup
+	$(BENCH) ledger
+
+# The sweeps get a database of their own, so "1,000 among 1,000" holds nothing else.
+bench-sweeps: bench-install
+	@psql "$(BENCH_DATABASE_URL)_sweeps" -c 'select 1' >/dev/null 2>&1 || psql "$(BENCH_ADMIN_URL)" -c 'create database milestone_bench_sweeps'
+	DATABASE_URL=$(BENCH_DATABASE_URL)_sweeps CELERY_BROKER_URL=memory:// $(PY) bench/run.py sweeps
+
+bench-memory: bench-setup
+	$(BENCH) memory
+
+bench-report: bench-install
+	$(BENCH) report
+
+bench: bench-setup
+	$(MAKE) bench-pages bench-sizes bench-ledger bench-sweeps bench-memory
+	$(MAKE) bench-report

@@ -123,6 +123,12 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'milestone.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60 if IS_PRODUCTION else 0)
+
+# bench/ only: serves a bare view (a plain response through every middleware and the session) at
+# /bench/bare/ as the baseline the page benchmarks divide by. Never in production.
+BENCH_VIEWS = env.bool("BENCH_VIEWS", default=False)
+if BENCH_VIEWS and IS_PRODUCTION:
+    raise ImproperlyConfigured("BENCH_VIEWS is for bench/ only and cannot be enabled in production.")
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # make run's web server, worker and beat share one SQLite file: wait for a lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -25,6 +26,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.BENCH_VIEWS:
+    urlpatterns.append(path("bench/bare/", core_views.bench_bare, name="bench_bare"))
 
 handler403 = "core.views.error_403"
 handler404 = "core.views.error_404"

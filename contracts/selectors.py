@@ -1,22 +1,72 @@
 """Reads for contracts: who may see one, and everything its page shows, in a fixed number of queries."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, F, FilteredRelation, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import CharField, Count, F, FilteredRelation, Q, QuerySet, Sum, Value
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import Truncator
 from django_fsm import has_transition_perm
 
 from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
+from core.money import format_money
 from marketplace.models import Job, Proposal
 from marketplace.selectors import proposals_with_summary
-from milestones.models import ACTIVE_STATES, AGREED_STATES, Milestone, MilestoneAction, MilestoneEvent, MilestoneState
+from milestones.models import (
+    ACTIVE_STATES,
+    AGREED_STATES,
+    ESCROW_STATES,
+    Milestone,
+    MilestoneAction,
+    MilestoneEvent,
+    MilestoneState,
+)
 from milestones.selectors import milestone_is_overdue
 from milestones.transitions import PAGE_TRANSITIONS, TRANSITIONS
-from payments.selectors import EarningsSummary, earnings_currencies, earnings_summary, milestone_money_totals
+from payments.selectors import (
+    EarningsSummary,
+    earnings_currencies,
+    earnings_summary,
+    milestone_money_sum,
+    milestone_money_totals,
+)
 from reputation.selectors import ContractFeedback, contract_feedback
 from users.models import User
+
+# What one page shows at most; the rest is a click away on a paginated list. A page's cost is
+# bounded by these, never by the size of the user's history (tests/config/test_page_costs.py).
+CONTRACT_MILESTONES_PER_PAGE = 50
+TIMELINE_LATEST = 20
+TIMELINE_PER_PAGE = 50
+MESSAGES_LATEST = 20
+CHANGES_LATEST = 5
+END_BLOCKERS_SHOWN = 20
+DASHBOARD_LATEST = 5
+LIST_PER_PAGE = 25
+
+T = TypeVar("T")
+
+
+class Shortlist(list[T]):
+    """The first few rows of a longer list, and how many there are in all."""
+
+    def __init__(self, rows: Iterable[T], *, total: int) -> None:
+        super().__init__(rows)
+        self.total = total
+
+    @property
+    def more(self) -> int:
+        return max(0, self.total - len(self))
+
+
+def shortlist(queryset: QuerySet[Any], *, limit: int, total: int | None = None) -> Shortlist[Any]:
+    """The first `limit` rows of the queryset and its count (one query each; `total` if already known)."""
+    return Shortlist(queryset[:limit], total=queryset.count() if total is None else total)
 
 
 def contracts_visible_to(*, user: User | AnonymousUser) -> QuerySet[Contract]:
@@ -27,6 +77,14 @@ def contracts_visible_to(*, user: User | AnonymousUser) -> QuerySet[Contract]:
     if user.is_staff:
         return contracts
     return contracts.filter(Q(client=user) | Q(freelancer=user))
+
+
+def _local(at: datetime, fmt: str) -> str:
+    return date_format(timezone.localtime(at), fmt)
+
+
+def _day(day: date) -> str:
+    return date_format(day, "D j M Y")
 
 
 @dataclass(frozen=True)
@@ -40,6 +98,11 @@ class MilestoneRow:
     refunded: int
     open_change: ChangeRequest | None
     dispute_id: int | None = None  # the open dispute case, for a link to its page
+    # Display strings made here once, so the template runs no filter per row.
+    amount_text: str = ""
+    due_text: str = ""
+    due_iso: str = ""
+    deliverables_excerpt: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +124,14 @@ class TimelineEntry:
     summary: str
     note: str = ""
 
+    @property
+    def at_text(self) -> str:
+        return _local(self.at, "j M Y, H:i")
+
+    @property
+    def at_iso(self) -> str:
+        return self.at.isoformat()
+
 
 @dataclass
 class ContractPage:
@@ -68,23 +139,18 @@ class ContractPage:
     viewer_is_party: bool
     rows: list[MilestoneRow]
     totals: MoneyTotals
-    timeline: list[TimelineEntry]
-    messages: list[ContractMessage]
-    change_requests: list[ChangeRequest]
-    end_blockers: list[Milestone] = field(default_factory=list)
+    timeline: Shortlist[TimelineEntry]
+    messages: Shortlist[ContractMessage]
+    change_requests: Shortlist[ChangeRequest]
+    milestone_page: Page[Milestone] | None = None
+    fundable_count: int = 0  # approved milestones this viewer (the client) can fund on the "fund several" page
+    end_blockers: Shortlist[Milestone] = field(default_factory=lambda: Shortlist([], total=0))
     # The viewer's view of the feedback once the contract ended (parties only).
     feedback: ContractFeedback | None = None
 
     @property
-    def fundable_count(self) -> int:
-        """Approved milestones this viewer (the client) can fund together on the "fund several" page."""
-        if not self.contract.is_active:
-            return 0
-        return sum(1 for row in self.rows if row.next_transition == MilestoneAction.FUND)
-
-    @property
     def can_end(self) -> bool:
-        return self.viewer_is_party and self.contract.is_active and not self.end_blockers
+        return self.viewer_is_party and self.contract.is_active and not self.end_blockers.total
 
 
 def milestone_next_transition(*, milestone: Milestone, viewer: User | AnonymousUser) -> str | None:
@@ -111,95 +177,201 @@ def contract_fundable_milestones(*, user: User, contract_id: int) -> tuple[Contr
     return contract, contract.milestones.filter(state=MilestoneState.APPROVED).order_by("position", "pk")
 
 
-def contract_timeline(*, contract: Contract, milestones: list[Milestone]) -> list[TimelineEntry]:
-    """Every event on the contract and its milestones, oldest first: who, what, when."""
-    titles = {m.pk: m.title for m in milestones}
-    entries = [
-        TimelineEntry(at=e.at, actor=e.actor, summary=f"{e.get_action_display()}", note=e.note)
-        for e in ContractEvent.objects.filter(contract=contract).select_related("actor")
-    ]
-    for event in MilestoneEvent.objects.filter(milestone__contract=contract).select_related("actor"):
-        verb = event.get_action_display()
-        if not event.from_state:
-            change = f" ({event.to_state})" if event.to_state else ""
-        else:
-            change = f" ({event.from_state} → {event.to_state})" if event.from_state != event.to_state else ""
-        entries.append(
-            TimelineEntry(
-                at=event.at,
-                actor=event.actor,
-                summary=f"{verb} “{titles.get(event.milestone_id, event.milestone_id)}”{change}",
-                note=event.note,
-            )
+# --- Timeline ---------------------------------------------------------------------------
+_TIMELINE_COLUMNS = ("t_at", "t_pk", "t_actor", "t_kind", "t_action", "t_note", "t_title", "t_from", "t_to")
+
+
+def _timeline_rows(*, contract: Contract) -> QuerySet[Any]:
+    """Every event of the contract and of its milestones as one UNION, newest first: pages read a slice."""
+    text = CharField()
+    contract_events = (
+        ContractEvent.objects.filter(contract=contract)
+        .annotate(
+            t_at=F("at"),
+            t_pk=F("pk"),
+            t_actor=F("actor_id"),
+            t_kind=Value("contract", output_field=text),
+            t_action=F("action"),
+            t_note=F("note"),
+            t_title=Value("", output_field=text),
+            t_from=Value("", output_field=text),
+            t_to=Value("", output_field=text),
         )
-    entries.sort(key=lambda entry: entry.at)
+        .values_list(*_TIMELINE_COLUMNS)
+    )
+    milestone_events = (
+        MilestoneEvent.objects.filter(milestone__contract=contract)
+        .annotate(
+            t_at=F("at"),
+            t_pk=F("pk"),
+            t_actor=F("actor_id"),
+            t_kind=Value("milestone", output_field=text),
+            t_action=F("action"),
+            t_note=F("note"),
+            t_title=F("milestone__title"),
+            t_from=F("from_state"),
+            t_to=F("to_state"),
+        )
+        .values_list(*_TIMELINE_COLUMNS)
+    )
+    return contract_events.union(milestone_events, all=True).order_by("-t_at", "-t_kind", "-t_pk")
+
+
+def _timeline_entries(rows: Iterable[tuple[Any, ...]]) -> list[TimelineEntry]:
+    """Rows of `_timeline_rows` as entries (their actors in one query), oldest first."""
+    rows = list(rows)
+    actors = User.objects.in_bulk({row[2] for row in rows})
+    contract_verbs = dict(ContractEvent.Action.choices)
+    milestone_verbs = dict(MilestoneAction.choices)
+    entries = []
+    for at, _pk, actor_id, kind, action, note, title, from_state, to_state in rows:
+        if kind == "contract":
+            summary = str(contract_verbs.get(action, action))
+        else:
+            if not from_state:
+                change = f" ({to_state})" if to_state else ""
+            else:
+                change = f" ({from_state} → {to_state})" if from_state != to_state else ""
+            summary = f"{milestone_verbs.get(action, action)} “{title}”{change}"
+        entries.append(TimelineEntry(at=at, actor=actors[actor_id], summary=summary, note=note))
+    entries.reverse()
     return entries
 
 
-def contract_page(*, contract: Contract, viewer: User | AnonymousUser) -> ContractPage:
-    """Everything the contract page shows, in the same number of queries for 3 or 300 milestones."""
-    milestones = list(
-        Milestone.objects.filter(contract=contract)
+def contract_timeline(*, contract: Contract, limit: int = TIMELINE_LATEST) -> Shortlist[TimelineEntry]:
+    """The latest `limit` events on the contract and its milestones, oldest first, and how many there are."""
+    rows = _timeline_rows(contract=contract)
+    return Shortlist(_timeline_entries(rows[:limit]), total=rows.count())
+
+
+def contract_activity_page(*, contract: Contract, page_number: str | None) -> tuple[Page[Any], list[TimelineEntry]]:
+    """One page of the whole timeline, newest page first, each page oldest first (as on the contract page)."""
+    page = Paginator(_timeline_rows(contract=contract), TIMELINE_PER_PAGE).get_page(page_number)
+    return page, _timeline_entries(page.object_list)
+
+
+# --- The contract page ------------------------------------------------------------------
+def _milestone_row(
+    *, milestone: Milestone, viewer: User | AnonymousUser, held: Any, open_change: ChangeRequest | None, now: datetime
+) -> MilestoneRow:
+    next_transition = milestone_next_transition(milestone=milestone, viewer=viewer)
+    return MilestoneRow(
+        milestone=milestone,
+        next_action=TRANSITIONS[next_transition].next_step if next_transition else None,
+        next_transition=next_transition,
+        is_overdue=milestone_is_overdue(milestone=milestone, now=now),
+        in_escrow=held.in_escrow,
+        released=held.released,
+        refunded=held.refunded,
+        open_change=open_change,
+        amount_text=format_money(milestone.amount, milestone.currency),
+        due_text=_day(milestone.due_date),
+        due_iso=milestone.due_date.isoformat(),
+        deliverables_excerpt=Truncator(milestone.deliverables).words(20),
+        dispute_id=getattr(milestone, "open_case_id", None),
+    )
+
+
+def contract_page(
+    *, contract: Contract, viewer: User | AnonymousUser, milestone_page_number: str | None = None
+) -> ContractPage:
+    """Everything the contract page shows, in the same queries and size for 3 or 3,000 milestones:
+    one page of milestones, the latest events, messages and changes, and totals over all of them."""
+    all_milestones = Milestone.objects.filter(contract=contract)
+    counts = all_milestones.aggregate(
+        agreed=Sum("amount", filter=Q(state__in=AGREED_STATES), default=0),
+        approved=Count("pk", filter=Q(state=MilestoneState.APPROVED)),
+    )
+    shown = (
+        all_milestones
         # The open dispute case (disputes sits above this app: read through the reverse relation, no import).
         .annotate(
             open_case=FilteredRelation("dispute_cases", condition=Q(dispute_cases__closed_at__isnull=True)),
             open_case_id=F("open_case__pk"),
-        )
-        .order_by("position", "pk")
+        ).order_by("position", "pk")
     )
+    milestone_page = Paginator(shown, CONTRACT_MILESTONES_PER_PAGE).get_page(milestone_page_number)
+    milestones = list(milestone_page.object_list)
     for milestone in milestones:
         # One contract object for all, so the transition permissions read it without a query each.
         milestone.contract = contract
-    # The ledger's totals for every milestone in one query.
+    # The ledger's totals for the shown milestones, and for all of them, one query each.
     money = milestone_money_totals(milestone_ids=[m.pk for m in milestones])
-    change_requests = list(
-        ChangeRequest.objects.filter(contract=contract).select_related("proposed_by", "decided_by", "milestone")
+    held = milestone_money_sum(milestone_ids=all_milestones.values("pk"))
+    change_requests = shortlist(
+        ChangeRequest.objects.filter(contract=contract)
+        .select_related("proposed_by", "decided_by", "milestone")
+        .order_by(
+            # Open changes first (they wait for an answer), then the latest decided.
+            F("decided_at").desc(nulls_first=True),
+            "-created_at",
+            "-pk",
+        ),
+        limit=CHANGES_LATEST,
     )
-    open_changes = {
-        c.milestone_id: c
-        for c in change_requests
-        if c.status == ChangeRequest.Status.PROPOSED and c.milestone_id is not None
-    }
+    open_changes = dict(
+        ChangeRequest.objects.filter(
+            contract=contract, status=ChangeRequest.Status.PROPOSED, milestone__in=[m.pk for m in milestones]
+        ).values_list("milestone_id", "pk")
+    )
+    open_by_pk = {c.pk: c for c in change_requests}
     now = timezone.now()
-    rows = []
-    for milestone in milestones:
-        held = money[milestone.pk]
-        next_transition = milestone_next_transition(milestone=milestone, viewer=viewer)
-        rows.append(
-            MilestoneRow(
-                milestone=milestone,
-                next_action=TRANSITIONS[next_transition].next_step if next_transition else None,
-                next_transition=next_transition,
-                is_overdue=milestone_is_overdue(milestone=milestone, now=now),
-                in_escrow=held.in_escrow,
-                released=held.released,
-                refunded=held.refunded,
-                open_change=open_changes.get(milestone.pk),
-                dispute_id=getattr(milestone, "open_case_id", None),
-            )
+    rows = [
+        _milestone_row(
+            milestone=milestone,
+            viewer=viewer,
+            held=money[milestone.pk],
+            open_change=_open_change(open_changes.get(milestone.pk), open_by_pk),
+            now=now,
         )
-    totals = MoneyTotals(
-        # Agreed means both parties said yes: proposed milestones are not agreed yet, cancelled ones no longer.
-        agreed=sum(m.amount for m in milestones if m.state in AGREED_STATES),
-        in_escrow=sum(r.in_escrow for r in rows),
-        released=sum(r.released for r in rows),
-        refunded=sum(r.refunded for r in rows),
-    )
+        for milestone in milestones
+    ]
+    viewer_is_party = contract.is_party(viewer)
     return ContractPage(
         contract=contract,
-        viewer_is_party=contract.is_party(viewer),
+        viewer_is_party=viewer_is_party,
         rows=rows,
-        totals=totals,
-        timeline=contract_timeline(contract=contract, milestones=milestones),
-        messages=list(ContractMessage.objects.filter(contract=contract).select_related("author")),
+        totals=MoneyTotals(
+            # Agreed means both parties said yes: proposed milestones are not agreed yet, cancelled ones no longer.
+            agreed=counts["agreed"],
+            in_escrow=held.in_escrow,
+            released=held.released,
+            refunded=held.refunded,
+        ),
+        timeline=contract_timeline(contract=contract),
+        messages=contract_messages(contract=contract),
         change_requests=change_requests,
-        end_blockers=[m for m in milestones if m.holds_escrow],
+        milestone_page=milestone_page,
+        fundable_count=(
+            counts["approved"] if contract.is_active and getattr(viewer, "pk", None) == contract.client_id else 0
+        ),
+        end_blockers=shortlist(
+            all_milestones.filter(state__in=ESCROW_STATES).order_by("position", "pk"), limit=END_BLOCKERS_SHOWN
+        ),
         feedback=None if contract.is_active else contract_feedback(contract=contract, viewer=viewer),
     )
 
 
-def contract_messages(*, contract: Contract) -> list[ContractMessage]:
-    return list(ContractMessage.objects.filter(contract=contract).select_related("author"))
+def _open_change(change_id: int | None, shown: dict[int, ChangeRequest]) -> ChangeRequest | None:
+    """The open change on a row; one not among the shown changes still links to its anchor by pk."""
+    if change_id is None:
+        return None
+    return shown.get(change_id) or ChangeRequest(pk=change_id)
+
+
+def contract_messages(*, contract: Contract, limit: int = MESSAGES_LATEST) -> Shortlist[ContractMessage]:
+    """The latest `limit` messages, oldest first, and how many there are."""
+    thread = ContractMessage.objects.filter(contract=contract)
+    latest = list(thread.select_related("author").order_by("-created_at", "-pk")[:limit])
+    latest.reverse()
+    return Shortlist(latest, total=thread.count())
+
+
+def contract_messages_page(*, contract: Contract, page_number: str | None) -> Page[ContractMessage]:
+    """One page of the whole thread, oldest first; without a page number, the last (latest) page."""
+    thread = ContractMessage.objects.filter(contract=contract).select_related("author").order_by("created_at", "pk")
+    paginator = Paginator(thread, LIST_PER_PAGE)
+    return paginator.get_page(page_number or paginator.num_pages)
 
 
 def change_request_visible(*, contract: Contract, change_request_id: int) -> ChangeRequest:
@@ -217,85 +389,141 @@ def contract_milestone(*, contract: Contract, milestone_id: int) -> Milestone:
 # --- Dashboards ---------------------------------------------------------------------
 
 
+# The lists a dashboard shortens, each with its page of all rows: (role, step) -> heading.
+MILESTONE_LISTS = {
+    ("client", "approve"): "Milestones to approve or decline",
+    ("client", "fund"): "Milestones to fund",
+    ("client", "review"): "Submitted work to review",
+    ("freelancer", "approve"): "Milestones to approve or decline",
+    ("freelancer", "active"): "Active milestones",
+}
+
+
+def dashboard_milestones(*, user: User, role: str, step: str) -> QuerySet[Milestone]:
+    """The milestones of one dashboard list (see MILESTONE_LISTS), soonest due first; KeyError if unknown."""
+    MILESTONE_LISTS[(role, step)]
+    party = Q(contract__client=user) if role == "client" else Q(contract__freelancer=user)
+    states = {
+        "approve": [MilestoneState.PROPOSED],
+        "fund": [MilestoneState.APPROVED],
+        "review": [MilestoneState.SUBMITTED],
+        "active": list(ACTIVE_STATES),
+    }[step]
+    milestones = Milestone.objects.filter(party, state__in=states)
+    if step == "approve":
+        # Only the other party's proposals wait for this user's answer.
+        milestones = milestones.exclude(proposed_by=user)
+    return milestones.select_related("contract", "contract__client", "contract__freelancer").order_by("due_at", "pk")
+
+
+def _milestone_counts(*, user: User, role: str) -> dict[str, int]:
+    """How many milestones each of the role's dashboard lists holds, in one query."""
+    party = Q(contract__client=user) if role == "client" else Q(contract__freelancer=user)
+    S = MilestoneState
+    return Milestone.objects.filter(party).aggregate(
+        approve=Count("pk", filter=Q(state=S.PROPOSED) & ~Q(proposed_by=user)),
+        fund=Count("pk", filter=Q(state=S.APPROVED)),
+        review=Count("pk", filter=Q(state=S.SUBMITTED)),
+        active=Count("pk", filter=Q(state__in=ACTIVE_STATES)),
+    )
+
+
+def _dashboard_list(*, user: User, role: str, step: str, counts: dict[str, int]) -> Shortlist[Milestone]:
+    milestones = dashboard_milestones(user=user, role=role, step=step)
+    return shortlist(milestones, limit=DASHBOARD_LATEST, total=counts[step])
+
+
+def contracts_of(*, user: User, role: str) -> QuerySet[Contract]:
+    """The user's contracts in one role, active first, newest first."""
+    if role == "client":
+        return (
+            Contract.objects.filter(client=user).select_related("freelancer").order_by("status", "-created_at", "-pk")
+        )
+    return Contract.objects.filter(freelancer=user).select_related("client").order_by("status", "-created_at", "-pk")
+
+
 @dataclass
 class ClientDashboard:
-    contracts: list[Contract]
-    open_jobs: list[Job]
-    to_approve: list[Milestone]
-    to_fund: list[Milestone]
-    to_review: list[Milestone]
-    changes_to_answer: list[ChangeRequest]
-
-    @property
-    def proposals_to_answer(self) -> list[Job]:
-        """The open jobs with at least one proposal waiting for the client's answer (``waiting`` annotated)."""
-        return [job for job in self.open_jobs if getattr(job, "waiting", 0)]
+    contracts: Shortlist[Contract]
+    open_jobs: Shortlist[Job]
+    to_approve: Shortlist[Milestone]
+    to_fund: Shortlist[Milestone]
+    to_review: Shortlist[Milestone]
+    changes_to_answer: Shortlist[ChangeRequest]
+    # The open jobs with at least one proposal waiting for the client's answer (``waiting`` annotated).
+    proposals_to_answer: Shortlist[Job] = field(default_factory=lambda: Shortlist([], total=0))
 
     @property
     def has_something_to_do(self) -> bool:
         """Whether anything waits for the client: a proposal to answer, or a milestone or change to act on."""
         return bool(
-            self.proposals_to_answer or self.to_approve or self.to_fund or self.to_review or self.changes_to_answer
+            self.proposals_to_answer.total
+            or self.to_approve.total
+            or self.to_fund.total
+            or self.to_review.total
+            or self.changes_to_answer.total
         )
 
 
 @dataclass
 class FreelancerDashboard:
-    proposals: list[Proposal]
-    contracts: list[Contract]
-    active_milestones: list[tuple[Milestone, bool]]  # (milestone, is overdue), soonest due first
-    to_approve: list[Milestone]
-    changes_to_answer: list[ChangeRequest]
+    proposals: Shortlist[Proposal]
+    contracts: Shortlist[Contract]
+    active_milestones: Shortlist[tuple[Milestone, bool]]  # (milestone, is overdue), soonest due first
+    to_approve: Shortlist[Milestone]
+    changes_to_answer: Shortlist[ChangeRequest]
     earnings: list[EarningsSummary] = field(default_factory=list)  # one per currency
 
 
-def _milestones_of(contracts: QuerySet[Contract], *states: str) -> list[Milestone]:
-    return list(
-        Milestone.objects.filter(contract__in=contracts, state__in=states)
-        .select_related("contract", "contract__client", "contract__freelancer")
-        .order_by("due_at", "pk")
-    )
-
-
 def dashboard_client(*, user: User) -> ClientDashboard:
-    """What a client acts on: proposals per open job, milestones to approve, fund or review."""
-    contracts = Contract.objects.filter(client=user)
-    open_jobs = Job.objects.filter(client=user, status=Job.Status.OPEN).annotate(
-        waiting=Count("proposals", filter=Q(proposals__status=Proposal.Status.SUBMITTED))
+    """What a client acts on: proposals per open job, milestones to approve, fund or review; the latest
+    few of each, with how many there are in all (the rest is on the lists of MILESTONE_LISTS)."""
+    counts = _milestone_counts(user=user, role="client")
+    open_jobs = (
+        Job.objects.filter(client=user, status=Job.Status.OPEN)
+        .annotate(waiting=Count("proposals", filter=Q(proposals__status=Proposal.Status.SUBMITTED)))
+        .order_by("-created_at", "-pk")
     )
     return ClientDashboard(
-        contracts=list(contracts.select_related("freelancer").order_by("status", "-created_at")),
-        open_jobs=list(open_jobs.order_by("-created_at", "-pk")),
-        to_approve=[m for m in _milestones_of(contracts, MilestoneState.PROPOSED) if m.proposed_by_id != user.pk],
-        to_fund=_milestones_of(contracts, MilestoneState.APPROVED),
-        to_review=_milestones_of(contracts, MilestoneState.SUBMITTED),
-        changes_to_answer=_changes_to_answer(contracts=contracts, user=user),
+        contracts=shortlist(contracts_of(user=user, role="client"), limit=DASHBOARD_LATEST),
+        open_jobs=shortlist(open_jobs, limit=DASHBOARD_LATEST),
+        to_approve=_dashboard_list(user=user, role="client", step="approve", counts=counts),
+        to_fund=_dashboard_list(user=user, role="client", step="fund", counts=counts),
+        to_review=_dashboard_list(user=user, role="client", step="review", counts=counts),
+        changes_to_answer=_changes_to_answer(contracts=Contract.objects.filter(client=user), user=user),
+        proposals_to_answer=shortlist(open_jobs.filter(waiting__gt=0), limit=DASHBOARD_LATEST),
     )
 
 
-def _changes_to_answer(*, contracts: QuerySet[Contract], user: User) -> list[ChangeRequest]:
-    return list(
+def _changes_to_answer(*, contracts: QuerySet[Contract], user: User) -> Shortlist[ChangeRequest]:
+    return shortlist(
         ChangeRequest.objects.filter(contract__in=contracts, status=ChangeRequest.Status.PROPOSED)
         .exclude(proposed_by=user)
         .select_related("contract", "milestone", "proposed_by")
+        .order_by("-created_at", "-pk"),
+        limit=DASHBOARD_LATEST,
     )
 
 
 def dashboard_freelancer(*, user: User) -> FreelancerDashboard:
-    """What a freelancer acts on: proposals sent, active milestones by due date (overdue marked), earnings."""
-    contracts = Contract.objects.filter(freelancer=user)
-    active = _milestones_of(contracts, *ACTIVE_STATES)
+    """What a freelancer acts on: proposals sent, active milestones by due date (overdue marked), earnings;
+    the latest few of each list, with how many there are in all."""
+    counts = _milestone_counts(user=user, role="freelancer")
+    active = _dashboard_list(user=user, role="freelancer", step="active", counts=counts)
     now = timezone.now()
     return FreelancerDashboard(
-        proposals=list(
+        proposals=shortlist(
             proposals_with_summary(Proposal.objects.filter(freelancer=user).select_related("job")).order_by(
-                "-created_at"
-            )[:50]
+                "-created_at", "-pk"
+            ),
+            limit=DASHBOARD_LATEST,
         ),
-        contracts=list(contracts.select_related("client").order_by("status", "-created_at")),
-        active_milestones=[(m, milestone_is_overdue(milestone=m, now=now)) for m in active],
-        to_approve=[m for m in _milestones_of(contracts, MilestoneState.PROPOSED) if m.proposed_by_id != user.pk],
-        changes_to_answer=_changes_to_answer(contracts=contracts, user=user),
+        contracts=shortlist(contracts_of(user=user, role="freelancer"), limit=DASHBOARD_LATEST),
+        active_milestones=Shortlist(
+            [(m, milestone_is_overdue(milestone=m, now=now)) for m in active], total=active.total
+        ),
+        to_approve=_dashboard_list(user=user, role="freelancer", step="approve", counts=counts),
+        changes_to_answer=_changes_to_answer(contracts=Contract.objects.filter(freelancer=user), user=user),
         earnings=freelancer_earnings(user=user),
     )
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
@@ -53,7 +54,9 @@ def _back(contract: Contract, anchor: str = "") -> HttpResponse:
 def _render_contract(
     request: AuthenticatedRequest, contract: Contract, *, feedback_form: FeedbackForm | None = None
 ) -> HttpResponse:
-    page = selectors.contract_page(contract=contract, viewer=request.user)
+    page = selectors.contract_page(
+        contract=contract, viewer=request.user, milestone_page_number=request.GET.get("page")
+    )
     if feedback_form is None and page.feedback is not None and page.feedback.can_leave:
         feedback_form = FeedbackForm(criteria=page.feedback.criteria)
     context = {
@@ -121,14 +124,54 @@ def contract_messages(request: AuthenticatedRequest, contract_id: int) -> HttpRe
             for error in form.errors.get("__all__", []) + form.errors.get("body", []):
                 messages.error(request, str(error))
             return _back(contract, "messages")
-    context = {
+    context: dict[str, Any] = {
         "contract": contract,
-        "thread": selectors.contract_messages(contract=contract),
         "message_form": form,
         "viewer_is_party": contract.is_party(request.user),
     }
-    template = "contracts/partials/messages.html" if in_place else "contracts/messages.html"
-    return render(request, template, context)
+    if in_place:
+        # The thread as the contract page shows it: the latest messages, with a link to the rest.
+        context["thread"] = selectors.contract_messages(contract=contract)
+        return render(request, "contracts/partials/messages.html", context)
+    context["page"] = selectors.contract_messages_page(contract=contract, page_number=request.GET.get("page"))
+    return render(request, "contracts/messages.html", context)
+
+
+@login_required
+def contract_activity(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
+    """Every event on the contract and its milestones, a page at a time, latest first."""
+    contract = _contract_or_404(request, contract_id)
+    page, entries = selectors.contract_activity_page(contract=contract, page_number=request.GET.get("page"))
+    return render(request, "contracts/activity.html", {"contract": contract, "page": page, "entries": entries})
+
+
+def _role_or_404(request: AuthenticatedRequest, role: str) -> str:
+    if (role == "client" and request.user.is_client) or (role == "freelancer" and request.user.is_freelancer):
+        return role
+    raise Http404
+
+
+@login_required
+def contract_list(request: AuthenticatedRequest, role: str) -> HttpResponse:
+    """All the user's contracts in one role, a page at a time (the dashboard shows the latest few)."""
+    role = _role_or_404(request, role)
+    contracts = selectors.contracts_of(user=request.user, role=role)
+    page = Paginator(contracts, selectors.LIST_PER_PAGE).get_page(request.GET.get("page"))
+    other = "freelancer" if role == "client" else "client"
+    return render(request, "contracts/contract_list.html", {"page": page, "role": role, "other": other})
+
+
+@login_required
+def milestone_list(request: AuthenticatedRequest, role: str, step: str) -> HttpResponse:
+    """All the milestones of one dashboard list (to fund, to review, ...), a page at a time."""
+    role = _role_or_404(request, role)
+    try:
+        heading = selectors.MILESTONE_LISTS[(role, step)]
+    except KeyError as exc:
+        raise Http404 from exc
+    milestones = selectors.dashboard_milestones(user=request.user, role=role, step=step)
+    page = Paginator(milestones, selectors.LIST_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "contracts/milestone_list.html", {"page": page, "heading": heading})
 
 
 def _propose_change(request: AuthenticatedRequest, contract: Contract, milestone: Milestone | None) -> HttpResponse:

@@ -1,5 +1,6 @@
 """Views that belong to no domain: the health check and the error pages."""
 
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -11,6 +12,12 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+@login_required
+def bench_bare(request: HttpRequest) -> HttpResponse:
+    """The benchmarks' baseline: the full middleware, session and user, and no work (BENCH_VIEWS only)."""
+    return HttpResponse(b"ok", content_type="text/plain")
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -1,5 +1,6 @@
 """Reads for the milestones app: what a viewer may see and do, and the timers that are running."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,8 +62,30 @@ def milestone_submissions(*, milestone: Milestone) -> QuerySet[Submission]:
     )
 
 
+@dataclass(frozen=True)
+class LatestEvents:
+    """The latest events of a milestone, oldest first, and how many it has in all."""
+
+    events: list[MilestoneEvent]
+    total: int
+
+    def __iter__(self) -> Iterator[MilestoneEvent]:
+        return iter(self.events)
+
+    @property
+    def more(self) -> int:
+        return max(0, self.total - len(self.events))
+
+
 def milestone_history(*, milestone: Milestone) -> QuerySet[MilestoneEvent]:
+    """The whole history, oldest first: for the evidence packet and the arbitration desk, which keep the record."""
     return milestone.events.select_related("actor").order_by("at", "pk")
+
+
+def milestone_history_latest(*, milestone: Milestone, limit: int) -> LatestEvents:
+    latest = list(milestone.events.select_related("actor").order_by("-at", "-pk")[:limit])
+    latest.reverse()
+    return LatestEvents(events=latest, total=milestone.events.count())
 
 
 def deliverable_for_download(*, user: User, milestone_id: int, file_id: int) -> DeliverableFile:

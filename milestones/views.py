@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -124,6 +125,12 @@ def _fresh_form(name: str, milestone: Milestone) -> forms.ActionForm:
     return ACTIONS[name].form_class(milestone=milestone, prefix=name)
 
 
+# The milestone page shows the latest revisions (older ones a page away) and the latest events
+# (all of them on the contract's activity pages): its cost never grows with the milestone's history.
+SUBMISSIONS_PER_PAGE = 3
+HISTORY_LATEST = 10
+
+
 def _visible_milestone(request: AuthenticatedRequest, pk: int) -> Milestone:
     return get_object_or_404(selectors.milestones_visible_to(user=request.user), pk=pk)
 
@@ -153,8 +160,10 @@ def _detail_context(
         "allowed_actions": [meta.name for meta in allowed],
         "status_note": selectors.milestone_status_note(milestone=milestone, viewer=user),
         "timers": selectors.milestone_timers(milestone=milestone),
-        "submissions": selectors.milestone_submissions(milestone=milestone),
-        "history": selectors.milestone_history(milestone=milestone),
+        "submissions": Paginator(selectors.milestone_submissions(milestone=milestone), SUBMISSIONS_PER_PAGE).get_page(
+            request.GET.get("revisions")
+        ),
+        "history": selectors.milestone_history_latest(milestone=milestone, limit=HISTORY_LATEST),
         "money": totals,
         "diagram": state_diagram_svg(current_state=milestone.state),
         "state_label": milestone.state_label,

@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 
@@ -20,6 +21,8 @@ from payments.models import EarningsLot, Payout
 from users.models import User
 
 K, T = AccountKind, TransactionKind
+# Pending payments listed one by one on the wallet and dashboard; the rest are counted (and on the statement).
+PENDING_LOTS_SHOWN = 5
 CREDIT, DEBIT = Q(direction=EntryDirection.CREDIT), Q(direction=EntryDirection.DEBIT)
 ESCROW, CLIENT, FEES = Q(account__kind=K.ESCROW), Q(account__kind=K.CLIENT_BALANCE), Q(account__kind=K.PLATFORM_FEES)
 
@@ -96,6 +99,27 @@ def milestone_transaction_kinds(*, milestone_ids: Iterable[int]) -> dict[int, Co
     return kinds
 
 
+def milestone_money_sum(*, milestone_ids: "QuerySet[Any] | Iterable[int]") -> MilestoneMoney:
+    """The totals of `milestone_money_totals` summed over many milestones, in ONE query of one row.
+
+    `milestone_ids` may be a subquery (a values("pk") queryset), so no id list is ever loaded.
+    """
+    ids = milestone_ids if isinstance(milestone_ids, QuerySet) else list(milestone_ids)
+
+    def total(condition: Q) -> Sum:
+        return Sum("amount", filter=condition, default=0)
+
+    sums = Entry.objects.filter(transaction__milestone_id__in=ids).aggregate(
+        funded=total(ESCROW & CREDIT & _kinds(T.FUND, T.CHANGE)) - total(ESCROW & DEBIT & _kinds(T.CHANGE)),
+        released=total(ESCROW & DEBIT & _kinds(T.RELEASE, T.SPLIT)) - total(CLIENT & CREDIT & _kinds(T.SPLIT)),
+        fee=total(FEES & CREDIT & _kinds(T.RELEASE, T.SPLIT, T.BONUS)),
+        refunded=total(CLIENT & CREDIT & _kinds(T.REFUND, T.SPLIT)),
+        bonus=total(CLIENT & DEBIT & _kinds(T.BONUS)),
+        in_escrow=total(ESCROW & CREDIT) - total(ESCROW & DEBIT),
+    )
+    return MilestoneMoney(**sums)
+
+
 def escrow_balances() -> dict[int, int]:
     """What each milestone's escrow holds now, by milestone id (an escrow missing its balance row holds 0)."""
     rows = Account.objects.filter(kind=K.ESCROW).values_list("milestone_id", "balance__amount")
@@ -153,7 +177,12 @@ class EarningsSummary:
     pending: int
     available: int
     in_flight: int
-    pending_lots: tuple[PendingLot, ...]
+    pending_lots: tuple[PendingLot, ...]  # the first PENDING_LOTS_SHOWN, soonest available first
+    pending_lot_count: int = 0  # all of them
+
+    @property
+    def more_pending_lots(self) -> int:
+        return max(0, self.pending_lot_count - len(self.pending_lots))
 
     @property
     def is_empty(self) -> bool:
@@ -183,8 +212,9 @@ def earnings_summary(*, user: User, currency: str) -> EarningsSummary:
                 available_at=lot.available_at,
                 milestone_title=lot.milestone_title,
             )
-            for lot in lots
+            for lot in lots[:PENDING_LOTS_SHOWN]
         ),
+        pending_lot_count=lots.count(),
     )
 
 
