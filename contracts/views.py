@@ -137,6 +137,7 @@ def contract_messages(request: AuthenticatedRequest, contract_id: int) -> HttpRe
     return render(request, "contracts/messages.html", context)
 
 
+@require_GET
 @login_required
 def contract_activity(request: AuthenticatedRequest, contract_id: int) -> HttpResponse:
     """Every event on the contract and its milestones, a page at a time, latest first."""
@@ -151,6 +152,7 @@ def _role_or_404(request: AuthenticatedRequest, role: str) -> str:
     raise Http404
 
 
+@require_GET
 @login_required
 def contract_list(request: AuthenticatedRequest, role: str) -> HttpResponse:
     """All the user's contracts in one role, a page at a time (the dashboard shows the latest few)."""
@@ -161,6 +163,7 @@ def contract_list(request: AuthenticatedRequest, role: str) -> HttpResponse:
     return render(request, "contracts/contract_list.html", {"page": page, "role": role, "other": other})
 
 
+@require_GET
 @login_required
 def milestone_list(request: AuthenticatedRequest, role: str, step: str) -> HttpResponse:
     """All the milestones of one dashboard list (to fund, to review, ...), a page at a time."""

@@ -5,7 +5,9 @@ workers, a slow run) never act on one row twice; each action goes through the sa
 a person's action uses.
 """
 
+import functools
 import logging
+import operator
 import zoneinfo
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -53,6 +55,24 @@ def _reminder_kind(*, deadline: datetime, now: datetime, windows: Windows) -> st
         if remaining <= window:
             return kind
     return None
+
+
+def _reminder_already_sent(*, now: datetime, windows: Windows) -> models.Q:
+    """Due-date candidates whose current reminder (the kind `_reminder_kind` would pick now) is recorded."""
+    already: list[models.Q] = []
+    earlier = None
+    for kind, window in windows:
+        in_window = models.Q(due_at__lte=now + window)
+        if earlier is not None:
+            in_window &= models.Q(due_at__gt=now + earlier)
+        recorded = models.Exists(
+            MilestoneReminder.objects.filter(
+                milestone=models.OuterRef("pk"), kind=kind, deadline=models.OuterRef("due_at")
+            )
+        )
+        already.append(in_window & recorded)
+        earlier = window
+    return functools.reduce(operator.or_, already)
 
 
 def _claim(*, milestone_id: int, **conditions: object) -> Milestone | None:
@@ -138,16 +158,9 @@ def milestone_due_reminders_send(*, now: datetime | None = None, limit: int = 50
     candidate_ids = list(
         # Work is due while the freelancer holds funded work; a submitted milestone waits on the client.
         Milestone.objects.filter(state=MilestoneState.FUNDED, due_at__lte=now + longest)
-        # An overdue milestone stays a candidate forever; skip the ones already told it is overdue.
-        .exclude(
-            models.Exists(
-                MilestoneReminder.objects.filter(
-                    milestone=models.OuterRef("pk"),
-                    kind=MilestoneReminder.Kind.OVERDUE,
-                    deadline=models.OuterRef("due_at"),
-                )
-            )
-        )
+        # Skip the ones already sent the reminder that applies now, so a batch never fills with them
+        # (an overdue milestone, say, stays in range forever) and later ones wait.
+        .exclude(_reminder_already_sent(now=now, windows=windows))
         .order_by("due_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

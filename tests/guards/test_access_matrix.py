@@ -288,6 +288,16 @@ MATRIX: dict[str, Row] = {
     ),
     # contracts
     "contracts:detail": Row(contract, get=by(LOGIN, NOT_FOUND, OK, OK, OK, OK), post=everyone(NOT_ALLOWED)),
+    "contracts:activity": Row(contract, get=by(LOGIN, NOT_FOUND, OK, OK, OK, OK), post=everyone(NOT_ALLOWED)),
+    # Lists of one's own contracts and milestones in a role: anyone with the role sees their own (maybe empty).
+    "contracts:list": Row(
+        lambda world: {"role": "client"}, get=by(LOGIN, OK, OK, NOT_FOUND, OK, OK), post=everyone(NOT_ALLOWED)
+    ),
+    "contracts:milestone_list": Row(
+        lambda world: {"role": "client", "step": "fund"},
+        get=by(LOGIN, OK, OK, NOT_FOUND, OK, OK),
+        post=everyone(NOT_ALLOWED),
+    ),
     "contracts:messages": Row(
         contract,
         get=by(LOGIN, NOT_FOUND, OK, OK, OK, OK),

@@ -156,6 +156,24 @@ def test_due_date_reminders_48_hours_before_on_the_day_and_overdue(django_captur
     ]
 
 
+def test_milestones_already_reminded_never_crowd_a_later_one_out_of_the_batch():
+    # Given three funded milestones due on one day, and a fourth due a day later
+    with time_machine.travel(START, tick=False):
+        first = milestone_in_state(S.FUNDED)
+        for _ in range(2):
+            milestone_in_state(S.FUNDED, contract=first.contract)
+    with time_machine.travel(START + DAY, tick=False):
+        fourth = milestone_in_state(S.FUNDED, contract=first.contract)
+    # And the three were told on their last day
+    on_the_day = first.due_at - dt.timedelta(hours=5)
+    assert services.milestone_due_reminders_send(now=on_the_day, limit=3) == 3
+    # When the sweep runs again an hour later with a batch of two (fewer than the milestones in range)
+    sent = services.milestone_due_reminders_send(now=on_the_day + dt.timedelta(hours=1), limit=2)
+    # Then the fourth gets its 48-hour reminder: the ones already told take no place in the batch
+    assert sent == 1
+    assert list(fourth.reminders.values_list("kind", flat=True)) == ["due_48h"]
+
+
 def test_submitted_work_gets_no_due_date_nagging():
     with time_machine.travel(START, tick=False):
         milestone = milestone_in_state(S.SUBMITTED)

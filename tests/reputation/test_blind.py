@@ -14,7 +14,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from contracts.models import Contract
+from contracts.selectors import MILESTONE_LISTS
 from contracts.services import contract_end
+from disputes.models import Dispute, Offer
 from notifications.models import Notification
 from reputation.models import FeedbackWindow
 from reputation.services import feedback_windows_close_due
@@ -40,22 +42,28 @@ def _every_url(contract: Contract, viewer: User) -> Iterator[str]:
     ids = {
         "contract_id": [contract.pk],
         "user_id": [contract.client_id, contract.freelancer_id],
-        "pk": list(contract.milestones.values_list("pk", flat=True)),
+        # Milestones and dispute cases both route by <int:pk>.
+        "pk": list(contract.milestones.values_list("pk", flat=True))
+        + list(Dispute.objects.filter(milestone__contract=contract).values_list("pk", flat=True)),
         "milestone_id": list(contract.milestones.values_list("pk", flat=True)),
         "job_id": [contract.job_id],
         "proposal_id": [contract.proposal_id],
         "change_id": list(contract.change_requests.values_list("pk", flat=True)) or [1],
         "notification_id": list(Notification.objects.filter(recipient=viewer).values_list("pk", flat=True)) or [1],
         "file_id": [1],
+        "offer_id": list(Offer.objects.filter(milestone__contract=contract).values_list("pk", flat=True)) or [1],
+        "role": ["client", "freelancer"],
+        "step": sorted({step for _role, step in MILESTONE_LISTS}),
     }
     for route in _routes(get_resolver().url_patterns):
         if "^" in route or "(?P" in route:  # allauth's regex routes: keys and tokens, nothing of ours
             continue
-        names = re.findall(r"<int:(\w+)>", route)
-        for values in product(*(ids[name] for name in names)):
+        converters = re.findall(r"<(\w+):(\w+)>", route)
+        # Anything else (admin's object ids, an offer's answer) is tried with one plain value.
+        for values in product(*(ids.get(name, ["1"]) for _converter, name in converters)):
             path = route
-            for name, value in zip(names, values, strict=True):
-                path = path.replace(f"<int:{name}>", str(value), 1)
+            for (converter, name), value in zip(converters, values, strict=True):
+                path = path.replace(f"<{converter}:{name}>", str(value), 1)
             yield "/" + path
 
 
