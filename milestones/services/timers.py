@@ -70,7 +70,7 @@ def _reminder_already_sent(*, now: datetime, windows: Windows) -> models.Q:
                 milestone=models.OuterRef("pk"), kind=kind, deadline=models.OuterRef("due_at")
             )
         )
-        already.append(in_window & recorded)
+        already.append(in_window & models.Q(recorded))
         earlier = window
     return functools.reduce(operator.or_, already)
 
