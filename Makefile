@@ -50,11 +50,14 @@ clean:
 	rm -rf $(VENV) node_modules staticfiles var
 
 # --- Benchmarks (README: Benchmarks): each figure a ratio to a baseline measured in the same run ---
-BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/milestone_bench
-# Where `create database` runs for the bench's databases (same server).
-BENCH_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# The bench is deployed as production is (README "Database roles"): the superuser creates the two roles and
+# the databases, the owner migrates, the application role serves and writes (gunicorn refuses anything else).
+BENCH_SUPERUSER_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+BENCH_DATABASE_URL ?= postgres://milestone_bench_app:bench-app@127.0.0.1:5432/milestone_bench
+BENCH_MIGRATION_URL ?= postgres://milestone_bench_owner:bench-owner@127.0.0.1:5432/milestone_bench
 # No Celery worker runs: emails queued by the services stay in an in-memory broker.
-BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=memory://
+BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) MIGRATION_DATABASE_URL=$(BENCH_MIGRATION_URL) \
+	DATABASE_SUPERUSER_URL=$(BENCH_SUPERUSER_URL) CELERY_BROKER_URL=memory://
 BENCH := $(BENCH_ENV) $(PY) bench/run.py
 
 $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
@@ -63,7 +66,6 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
 
 bench-install: $(VENV)/.bench-installed
 	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
-	@psql "$(BENCH_DATABASE_URL)" -c 'select 1' >/dev/null 2>&1 || psql "$(BENCH_ADMIN_URL)" -c 'create database milestone_bench'
 
 bench-setup: bench-install
 	$(BENCH) setup
@@ -79,8 +81,7 @@ bench-ledger: bench-setup
 
 # The sweeps get a database of their own, so "1,000 among 1,000" holds nothing else.
 bench-sweeps: bench-install
-	@psql "$(BENCH_DATABASE_URL)_sweeps" -c 'select 1' >/dev/null 2>&1 || psql "$(BENCH_ADMIN_URL)" -c 'create database milestone_bench_sweeps'
-	DATABASE_URL=$(BENCH_DATABASE_URL)_sweeps CELERY_BROKER_URL=memory:// $(PY) bench/run.py sweeps
+	$(subst milestone_bench,milestone_bench_sweeps,$(BENCH)) sweeps
 
 bench-memory: bench-setup
 	$(BENCH) memory

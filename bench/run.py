@@ -55,11 +55,17 @@ def _load(name: str) -> dict[str, Any]:
 
 
 # --- setup: the bench database's data, built once --------------------------------------
-def setup() -> None:
-    _django()
+def _database_ready() -> None:
+    """The bench database set up as a deployment's: both roles, owned by the owner, who migrates."""
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0, interactive=False)
+    call_command("db_roles_create", verbosity=0)
+    call_command("migrate", database="owner", verbosity=0, interactive=False)
+
+
+def setup() -> None:
+    _django()
+    _database_ready()
     seed = _load("seed")
     from users.models import User
 
@@ -101,7 +107,9 @@ class Server:
     """gunicorn with sync workers on the bench database, DEBUG off, persistent connections."""
 
     def __init__(self, workers: int = 2) -> None:
-        env = {**os.environ, "DEBUG": "false", "CONN_MAX_AGE": "60", "BENCH_VIEWS": "true", "LOG_LEVEL": "WARNING"}
+        # Only the application role's login reaches the server, as in production.
+        env = {k: v for k, v in os.environ.items() if k not in ("MIGRATION_DATABASE_URL", "DATABASE_SUPERUSER_URL")}
+        env = {**env, "DEBUG": "false", "CONN_MAX_AGE": "60", "BENCH_VIEWS": "true", "LOG_LEVEL": "WARNING"}
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.process = subprocess.Popen(
             [gunicorn, "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{PORT}", "--log-level", "warning"],
@@ -299,20 +307,20 @@ def _in_processes(kind: str, seconds: float) -> dict[str, Any]:
 
 
 def _pgbench(seconds: float) -> dict[str, Any]:
-    """pgbench's TPC-B-like script, scale 8, 8 clients, on the same server, in a database of its own."""
-    from django.db import connection
+    """pgbench's TPC-B-like script, scale 8, 8 clients, on the same server, in a database of its own
+    (made with the superuser's login: the application role may create nothing)."""
+    import psycopg
+    from django.conf import settings
 
-    settings = connection.settings_dict
-    env = {**os.environ, "PGHOST": settings["HOST"] or "127.0.0.1", "PGPORT": str(settings["PORT"] or 5432)}
-    env["PGUSER"] = settings["USER"] or "postgres"
-    if settings["PASSWORD"]:
-        env["PGPASSWORD"] = settings["PASSWORD"]
-    database = f"{settings['NAME']}_pgbench"
-    subprocess.run(["createdb", database], env=env, capture_output=True)  # fails harmlessly if it exists
-    subprocess.run(["pgbench", "-i", "-q", "-s", "8", database], env=env, check=True, capture_output=True)
+    superuser = settings.DATABASE_SUPERUSER_URL
+    database = f"{settings.DATABASES['default']['NAME']}_pgbench"
+    with psycopg.connect(superuser, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchall():
+            connection.execute(f'CREATE DATABASE "{database}"')
+    target = psycopg.conninfo.make_conninfo(superuser, dbname=database)
+    subprocess.run(["pgbench", "-i", "-q", "-s", "8", target], check=True, capture_output=True)
     result = subprocess.run(
-        ["pgbench", "-c", "8", "-j", "2", "-T", str(int(seconds)), database],
-        env=env,
+        ["pgbench", "-c", "8", "-j", "2", "-T", str(int(seconds)), target],
         check=True,
         capture_output=True,
         text=True,
@@ -336,8 +344,7 @@ def ledger() -> None:
 # --- sweeps: 1,000 due among 1,000 and among 1,000,000 -----------------------------------
 def sweeps() -> None:
     _django()
-    from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, connections
     from django.utils import timezone
 
     from milestones.models import Milestone, MilestoneReminder, MilestoneState
@@ -348,7 +355,7 @@ def sweeps() -> None:
     from tests.milestones.factories import client_deposit
 
     # Its own database (make bench-sweeps sets it), so "among 1,000" means 1,000 milestones in all.
-    call_command("migrate", verbosity=0, interactive=False)
+    _database_ready()
     seed = _load("sweeps_seed")
     if not seed.get("sweep_contract") or not Milestone.objects.filter(contract_id=seed["sweep_contract"]).exists():
         # 1,000 milestones funded through the service, due tomorrow: each gets a reminder.
@@ -392,6 +399,8 @@ def sweeps() -> None:
                 f"WHERE id = %s",
                 [filler, template.pk],
             )
+        # Only the table's owner may analyse it.
+        with connections["owner"].cursor() as cursor:
             cursor.execute(f"ANALYZE {Milestone._meta.db_table}")
         results["filler_seconds"] = time.monotonic() - begun
     results["large"] = {"milestones": Milestone.objects.count(), "seconds": sweep()}

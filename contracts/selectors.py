@@ -197,6 +197,7 @@ def _timeline_rows(*, contract: Contract) -> QuerySet[Any]:
             t_from=Value("", output_field=text),
             t_to=Value("", output_field=text),
         )
+        .order_by()  # SQLite refuses an ORDER BY inside a compound statement's part
         .values_list(*_TIMELINE_COLUMNS)
     )
     milestone_events = (
@@ -212,6 +213,7 @@ def _timeline_rows(*, contract: Contract) -> QuerySet[Any]:
             t_from=F("from_state"),
             t_to=F("to_state"),
         )
+        .order_by()
         .values_list(*_TIMELINE_COLUMNS)
     )
     return contract_events.union(milestone_events, all=True).order_by("-t_at", "-t_kind", "-t_pk")

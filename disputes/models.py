@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.db import models
 
-from core.models import AuditEvent
+from core.models import AuditEvent, StoredFile
 from milestones.models import Milestone, MilestoneState
 
 
@@ -201,22 +201,14 @@ def evidence_storage_name(instance: "EvidenceFile", filename: str) -> str:
     return f"evidence/{instance.statement.dispute_id}/{uuid.uuid4().hex}{extension}"
 
 
-class EvidenceFile(models.Model):
-    """An evidence file: the deliverables' rules (private storage, random name, allow-list, size cap, SHA-256)."""
+class EvidenceFile(StoredFile):
+    """A file attached to a statement, under the deliverables' rules (allow-list, size cap)."""
 
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="files")
     file = models.FileField(upload_to=evidence_storage_name, max_length=255)
-    original_name = models.CharField(max_length=255, help_text="The uploader's file name, shown only as text.")
-    size = models.BigIntegerField(help_text="Bytes.")
-    sha256 = models.CharField(max_length=64)
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["pk"]
+    class Meta(StoredFile.Meta):
         constraints = [models.CheckConstraint(condition=models.Q(size__gte=0), name="evidence_size_not_negative")]
-
-    def __str__(self) -> str:
-        return self.original_name
 
 
 class OfferStatus(models.TextChoices):

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
-from core.models import AuditEvent
+from core.models import AuditEvent, StoredFile
 
 if TYPE_CHECKING:
     from disputes.models import Dispute
@@ -338,22 +338,14 @@ def deliverable_storage_name(instance: "DeliverableFile", filename: str) -> str:
     return f"deliverables/{instance.submission.milestone_id}/{uuid.uuid4().hex}{extension}"
 
 
-class DeliverableFile(models.Model):
-    """A delivered file: stored privately under a random name, with its size and SHA-256 as proof."""
+class DeliverableFile(StoredFile):
+    """A file delivered with a submission."""
 
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="files")
     file = models.FileField(upload_to=deliverable_storage_name, max_length=255)
-    original_name = models.CharField(max_length=255, help_text="The uploader's file name, shown only as text.")
-    size = models.BigIntegerField(help_text="Bytes.")
-    sha256 = models.CharField(max_length=64)
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["pk"]
+    class Meta(StoredFile.Meta):
         constraints = [models.CheckConstraint(condition=models.Q(size__gte=0), name="deliverable_size_not_negative")]
-
-    def __str__(self) -> str:
-        return self.original_name
 
 
 class MilestoneReminder(models.Model):
