@@ -187,9 +187,11 @@ def pages() -> None:
     seed = _load("seed")
     pages_1x = seed["pages_1x"]
     bare_session = pages_1x["client dashboard"]["session"]
+    load_before = os.getloadavg()
     server = Server(workers=2)
     try:
         results: dict[str, Any] = {"concurrency": 16, "seconds": SECONDS, "pages": {}, "curve": {}}
+        results["load_before"] = load_before
         _check("/bench/bare/", bare_session)
         _wrk("/bench/bare/", bare_session, connections=16, seconds=1)  # warm both workers
         bare = _wrk("/bench/bare/", bare_session, connections=16, seconds=SECONDS)
@@ -516,8 +518,35 @@ def report() -> None:
         )
     (OUT / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    _readme_table_write(lines)
     if pages_data.get("curve"):
         _chart(pages_data["curve"], OUT / "latency.png")
+
+
+README_START = "<!-- bench:start (written by `make bench`; do not edit by hand) -->"
+README_END = "<!-- bench:end -->"
+
+
+def _machine() -> str:
+    from django.db import connection
+
+    database = f"{connection.display_name} {'.'.join(map(str, connection.get_database_version()))}"
+    machine = f"{os.cpu_count()} cores, {database}, Python {sys.version.split()[0]}"
+    # The load before the pages step started: other work on the machine skews every figure.
+    if load := _load("pages").get("load_before"):
+        machine += ", load average before the pages step " + " / ".join(f"{value:.1f}" for value in load)
+    return machine
+
+
+def _readme_table_write(lines: list[str]) -> None:
+    """Replace the README's results table (between the bench markers) with this run's."""
+    _django()
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    table = "\n".join(lines)
+    readme.write_text(f"{text[:start]}\n`make bench`, {when}, {_machine()}:\n\n{table}\n{text[end:]}")
 
 
 def _chart(curve: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
