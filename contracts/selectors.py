@@ -401,16 +401,19 @@ MILESTONE_LISTS = {
 }
 
 
+_LIST_STATES = {
+    "approve": [MilestoneState.PROPOSED],
+    "fund": [MilestoneState.APPROVED],
+    "review": [MilestoneState.SUBMITTED],
+    "active": list(ACTIVE_STATES),
+}
+
+
 def dashboard_milestones(*, user: User, role: str, step: str) -> QuerySet[Milestone]:
     """The milestones of one dashboard list (see MILESTONE_LISTS), soonest due first; KeyError if unknown."""
     MILESTONE_LISTS[(role, step)]
-    party = Q(contract__client=user) if role == "client" else Q(contract__freelancer=user)
-    states = {
-        "approve": [MilestoneState.PROPOSED],
-        "fund": [MilestoneState.APPROVED],
-        "review": [MilestoneState.SUBMITTED],
-        "active": list(ACTIVE_STATES),
-    }[step]
+    party = _party(user=user, role=role)
+    states = _LIST_STATES[step]
     milestones = Milestone.objects.filter(party, state__in=states)
     if step == "approve":
         # Only the other party's proposals wait for this user's answer.
@@ -418,16 +421,31 @@ def dashboard_milestones(*, user: User, role: str, step: str) -> QuerySet[Milest
     return milestones.select_related("contract", "contract__client", "contract__freelancer").order_by("due_at", "pk")
 
 
+def _party(*, user: User, role: str) -> Q:
+    return Q(contract__client=user) if role == "client" else Q(contract__freelancer=user)
+
+
 def _milestone_counts(*, user: User, role: str) -> dict[str, int]:
-    """How many milestones each of the role's dashboard lists holds, in one query."""
-    party = Q(contract__client=user) if role == "client" else Q(contract__freelancer=user)
+    """How many milestones each of the role's dashboard lists holds: one grouped query over the
+    (contract, state, due_at) index, reading only the rows of the listed states, never the whole history."""
     S = MilestoneState
-    return Milestone.objects.filter(party).aggregate(
-        approve=Count("pk", filter=Q(state=S.PROPOSED) & ~Q(proposed_by=user)),
-        fund=Count("pk", filter=Q(state=S.APPROVED)),
-        review=Count("pk", filter=Q(state=S.SUBMITTED)),
-        active=Count("pk", filter=Q(state__in=ACTIVE_STATES)),
+    by_state = (
+        Milestone.objects.filter(_party(user=user, role=role), state__in=[S.PROPOSED, *ACTIVE_STATES, S.APPROVED])
+        .values("state")
+        .annotate(n=Count("pk"), others=Count("pk", filter=~Q(proposed_by=user)))
+        .order_by()
     )
+    counts = {row["state"]: row for row in by_state}
+
+    def n(state: str) -> int:
+        return counts[state]["n"] if state in counts else 0
+
+    return {
+        "approve": counts[S.PROPOSED]["others"] if S.PROPOSED in counts else 0,
+        "fund": n(S.APPROVED),
+        "review": n(S.SUBMITTED),
+        "active": sum(n(state) for state in ACTIVE_STATES),
+    }
 
 
 def _dashboard_list(*, user: User, role: str, step: str, counts: dict[str, int]) -> Shortlist[Milestone]:

@@ -70,7 +70,7 @@ def dispute_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 def _detail_context(request: AuthenticatedRequest, case: Dispute, **forms_given: Any) -> dict[str, Any]:
-    page = selectors.dispute_page(dispute=case, viewer=request.user)
+    page = selectors.dispute_page(dispute=case, viewer=request.user, page_numbers=request.GET)
     milestone = page.milestone
     return {
         "page": page,

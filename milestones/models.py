@@ -177,6 +177,13 @@ class Milestone(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                 name="milestone_auto_release_only_when_submitted",
             ),
         ]
+        indexes = [
+            # The dashboards' counts and soonest-due lists: per contract and state, in due order; the
+            # proposer rides along so "to approve" (the other party's proposals) is read from the index too.
+            models.Index(
+                fields=["contract", "state", "due_at"], include=["proposed_by"], name="milestone_contract_state_due"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -12,11 +12,23 @@ from django.utils import timezone
 
 from contracts.models import Contract, ContractMessage
 from contracts.services import change_request_propose
+from disputes import services as disputes
+from disputes.models import (
+    Dispute,
+    DisputeAction,
+    DisputeEvent,
+    DisputeReason,
+    EvidenceFile,
+    Offer,
+    OfferStatus,
+    Statement,
+)
 from marketplace.models import Job
 from milestones import services
 from milestones.models import DeliverableFile, Milestone, MilestoneAction, MilestoneEvent, MilestoneState, Submission
 from milestones.terms import MilestoneTerms
 from tests.contracts.factories import contract_started
+from tests.disputes.factories import evidence
 from tests.marketplace.factories import JobFactory, proposal_with_rows
 from tests.milestones.factories import client_deposit, deliverable, milestone_in_state
 from tests.users.factories import ClientFactory, FreelancerFactory
@@ -29,12 +41,14 @@ class History:
     freelancer: User
     contract: Contract  # the contract page measured: 50 x scale milestones
     milestone: Milestone  # the milestone page measured: submitted, 6 x scale revisions
+    dispute: Dispute  # the dispute page measured: 6 x scale statements and declined offers
 
     def pages(self) -> dict[str, tuple[User, str]]:
         """Each page measured: name → (who looks, path)."""
         return {
             "contract page": (self.client, f"/contracts/{self.contract.pk}/"),
             "milestone page": (self.client, f"/milestones/{self.milestone.pk}/"),
+            "dispute page": (self.client, f"/disputes/{self.dispute.pk}/"),
             "client dashboard": (self.client, "/"),
             "freelancer dashboard": (self.freelancer, "/"),
             "job list": (self.freelancer, "/jobs/"),
@@ -49,8 +63,9 @@ class History:
 def history_at_scale(scale: int) -> History:
     """At scale 1: 3 contracts of 50 approved milestones, 6 to approve, 6 released, 6 submitted, 6 open jobs
     with a proposal, 6 changes, 25 messages, 40 deposits, 50 other clients' jobs, one milestone with 6
-    revisions. At scale 20 every count is 20 times that: 3,000 approved milestones among 3,400 on the
-    dashboard, 1,000 on the contract page. Each list's first page is full at scale 1 already."""
+    revisions, one disputed milestone whose case has 6 statements with evidence and 6 declined offers. At
+    scale 20 every count is 20 times that: 3,000 approved milestones among 3,400 on the dashboard, 1,000 on
+    the contract page. Each list's first page is full at scale 1 already."""
     client, freelancer = ClientFactory(), FreelancerFactory()
     for _ in range(scale):
         client_deposit(user=client, amount=1_000_000)
@@ -102,7 +117,11 @@ def history_at_scale(scale: int) -> History:
         for n in range(50 * scale)
     )
     return History(
-        client=client, freelancer=freelancer, contract=contract, milestone=_with_revisions(contract, 6 * scale)
+        client=client,
+        freelancer=freelancer,
+        contract=contract,
+        milestone=_with_revisions(contract, 6 * scale),
+        dispute=_disputed(contracts[1], 6 * scale),
     )
 
 
@@ -201,3 +220,61 @@ def _with_revisions(contract: Contract, revisions: int) -> Milestone:
         Submission.objects.filter(pk=submission.pk).update(submitted_at=start + dt.timedelta(days=n))
     milestone.refresh_from_db()
     return milestone
+
+
+def _disputed(contract: Contract, rounds: int) -> Dispute:
+    """A case opened by the client with `rounds` statements and declined offers and an open offer to answer:
+    the last round of each through the services, the earlier ones bulk-inserted as the rows they write
+    (a statement with its file and event, an offer declined by the client with its two events)."""
+    milestone = milestone_in_state(MilestoneState.SUBMITTED, contract=contract, amount=10_000)
+    client, freelancer = contract.client, contract.freelancer
+    case = disputes.dispute_open(
+        milestone=milestone,
+        actor=client,
+        reason=DisputeReason.QUALITY,
+        statement="The work does not do what we agreed.",
+        files=[evidence()],
+    )
+    file = EvidenceFile.objects.get(statement__dispute=case)
+    statements = Statement.objects.bulk_create(
+        Statement(dispute=case, author=(freelancer, client)[n % 2], text=f"Statement {n}: here is why.")
+        for n in range(rounds - 1)
+    )
+    EvidenceFile.objects.bulk_create(
+        EvidenceFile(
+            statement=s, file=file.file.name, original_name=f"photo-{s.pk}.png", size=file.size, sha256=file.sha256
+        )
+        for s in statements
+    )
+    offers = Offer.objects.bulk_create(
+        Offer(
+            milestone=milestone,
+            dispute=case,
+            made_by=freelancer,
+            freelancer_amount=8_000 - n,
+            message=f"Offer {n}: most of it?",
+            status=OfferStatus.DECLINED,
+            expires_at=timezone.now(),
+            answered_by=client,
+            answered_at=timezone.now(),
+        )
+        for n in range(rounds - 1)
+    )
+    DisputeEvent.objects.bulk_create(
+        [DisputeEvent(dispute=case, actor=s.author, action=DisputeAction.STATEMENT, note=s.text) for s in statements]
+        + [
+            DisputeEvent(dispute=case, actor=actor, action=action, note=note)
+            for offer in offers
+            for actor, action, note in (
+                (freelancer, DisputeAction.OFFER_MADE, offer.message),
+                (client, DisputeAction.OFFER_DECLINED, "Too much."),
+            )
+        ]
+    )
+    case = disputes.dispute_statement_add(
+        dispute=case, actor=freelancer, text="It does; see the attached.", files=[evidence("proof.png")]
+    )
+    declined = disputes.offer_make(milestone=milestone, actor=freelancer, freelancer_amount=7_000, message="Most?")
+    disputes.offer_decline(offer=declined, actor=client, note="Too much.")
+    disputes.offer_make(milestone=milestone, actor=freelancer, freelancer_amount=5_000, message="Half, then.")
+    return Dispute.objects.get(pk=case.pk)

@@ -2,7 +2,8 @@
 
 Each page shows the latest few rows of every list with a link to the rest, so neither its size nor its
 queries follow the user's history (20x: 3,000 approved milestones among 3,400 on the dashboard,
-1,000 on the contract, 120 revisions of the milestone, 800 deposits, 1,000 jobs, ...).
+1,000 on the contract, 120 revisions of the milestone, 120 statements and offers in the dispute, 800 deposits,
+1,000 jobs, ...).
 """
 
 import re

@@ -59,6 +59,36 @@ def test_the_page_shows_statements_evidence_hashes_submissions_history_offers_an
     assert reverse("disputes:packet", args=[case.pk]) in html
 
 
+def test_a_long_case_shows_its_latest_statements_and_events_with_the_earlier_ones_a_page_away(client):
+    # Given a case with twelve statements, the last one the latest
+    case = open_case()
+    contract = case.milestone.contract
+    for number in range(1, 12):
+        author = contract.freelancer if number % 2 else contract.client
+        dispute_statement_add(dispute=case, actor=author, text=f"Statement number {number:02}.")
+    client.force_login(contract.client)
+
+    def statements(page: int | None = None) -> str:
+        html = client.get(_detail(case), {"statements": page} if page else {}).content.decode()
+        return html[html.index('id="statements-heading"') : html.index('id="offers-heading"')]
+
+    # When a party opens the dispute page
+    html = client.get(_detail(case)).content.decode()
+    section = statements()
+
+    # Then it shows the latest five statements in order, and links to the earlier ones
+    shown = [f"Statement number {n:02}." for n in range(7, 12)]
+    assert all(text in section for text in shown)
+    assert [section.index(text) for text in shown] == sorted(section.index(text) for text in shown)
+    assert "Statement number 06." not in section and "The work does not do what we agreed." not in section
+    assert "Statements 1\u20135 of 12" in section and "?statements=2#statements-heading" in section
+    assert "?timeline=2#timeline-heading" in html
+    # And the next pages have the earlier ones
+    earlier = statements(2)
+    assert "Statement number 06." in earlier and "Statement number 07." not in earlier
+    assert "The work does not do what we agreed." in statements(3)
+
+
 def test_the_respond_by_countdown_is_shown_in_the_viewers_time_zone(client):
     case = open_case()
     freelancer = case.milestone.contract.freelancer
