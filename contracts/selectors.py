@@ -181,8 +181,8 @@ def contract_fundable_milestones(*, user: User, contract_id: int) -> tuple[Contr
 _TIMELINE_COLUMNS = ("t_at", "t_pk", "t_actor", "t_kind", "t_action", "t_note", "t_title", "t_from", "t_to")
 
 
-def _timeline_rows(*, contract: Contract) -> QuerySet[Any]:
-    """Every event of the contract and of its milestones as one UNION, newest first: pages read a slice."""
+def _timeline_parts(*, contract: Contract) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    """The contract's own events and its milestones' events, as rows of the same columns, unordered."""
     text = CharField()
     contract_events = (
         ContractEvent.objects.filter(contract=contract)
@@ -216,7 +216,16 @@ def _timeline_rows(*, contract: Contract) -> QuerySet[Any]:
         .order_by()
         .values_list(*_TIMELINE_COLUMNS)
     )
-    return contract_events.union(milestone_events, all=True).order_by("-t_at", "-t_kind", "-t_pk")
+    return contract_events, milestone_events
+
+
+_NEWEST_FIRST = ("-t_at", "-t_kind", "-t_pk")
+
+
+def _timeline_rows(*, contract: Contract) -> QuerySet[Any]:
+    """Every event of the contract and of its milestones as one UNION, newest first: pages read a slice."""
+    contract_events, milestone_events = _timeline_parts(contract=contract)
+    return contract_events.union(milestone_events, all=True).order_by(*_NEWEST_FIRST)
 
 
 def _timeline_entries(rows: Iterable[tuple[Any, ...]]) -> list[TimelineEntry]:
@@ -241,9 +250,21 @@ def _timeline_entries(rows: Iterable[tuple[Any, ...]]) -> list[TimelineEntry]:
 
 
 def contract_timeline(*, contract: Contract, limit: int = TIMELINE_LATEST) -> Shortlist[TimelineEntry]:
-    """The latest `limit` events on the contract and its milestones, oldest first, and how many there are."""
-    rows = _timeline_rows(contract=contract)
-    return Shortlist(_timeline_entries(rows[:limit]), total=rows.count())
+    """The latest `limit` events on the contract and its milestones, oldest first, and how many there are.
+
+    Each part is read newest first with its own limit and the two merged here: a UNION would sort and
+    count every event of the contract (what the activity page pages through) for the latest few.
+    """
+    contract_events, milestone_events = _timeline_parts(contract=contract)
+    latest = [
+        *contract_events.order_by(*_NEWEST_FIRST)[:limit],
+        *milestone_events.order_by(*_NEWEST_FIRST)[:limit],
+    ]
+    # The UNION's order: at, then kind ("milestone" after "contract"), then pk, all newest first.
+    latest.sort(key=lambda row: (row[0], row[3], row[1]), reverse=True)
+    total = ContractEvent.objects.filter(contract=contract).count()
+    total += MilestoneEvent.objects.filter(milestone__contract=contract).count()
+    return Shortlist(_timeline_entries(latest[:limit]), total=total)
 
 
 def contract_activity_page(*, contract: Contract, page_number: str | None) -> tuple[Page[Any], list[TimelineEntry]]:

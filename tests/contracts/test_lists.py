@@ -1,10 +1,24 @@
 """The dashboard shows the latest few of each list and links to all of them, a page at a time."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.urls import reverse
 
-from contracts.selectors import DASHBOARD_LATEST, LIST_PER_PAGE, TIMELINE_LATEST
+from contracts.models import ContractEvent
+from contracts.selectors import (
+    DASHBOARD_LATEST,
+    LIST_PER_PAGE,
+    TIMELINE_LATEST,
+    _timeline_entries,
+    _timeline_rows,
+    contract_timeline,
+)
+from contracts.services import contract_event_record
+from milestones import services
 from tests.contracts.factories import contract_started
+from tests.milestones.factories import client_deposit
 from tests.users.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +79,27 @@ def test_the_contract_list_shows_all_the_users_contracts(client):
     client.force_login(contract.client)
     html = client.get(reverse("contracts:list", args=["client"])).content.decode()
     assert contract.title in html and "1 contract," in html
+
+
+def test_the_latest_events_on_the_contract_page_are_the_newest_of_the_whole_activity_in_its_order():
+    # Given a contract whose own events and milestone events interleave, two at the very same instant
+    start = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        contract = contract_started(milestones=4, amount=1_000)
+    client_deposit(user=contract.client, amount=10_000)
+    for hour, milestone in enumerate(contract.milestones.order_by("position"), start=1):
+        with time_machine.travel(start + dt.timedelta(hours=hour), tick=False):
+            milestone.contract = contract
+            services.milestone_fund(milestone=milestone, actor=contract.client)
+            if hour % 2:
+                contract_event_record(
+                    contract=contract, actor=contract.client, action=ContractEvent.Action.CHANGE_PROPOSED
+                )
+    whole = _timeline_entries(_timeline_rows(contract=contract))
+    for limit in (1, 3, 5, len(whole) + 2):
+        # When the contract page reads the latest few
+        latest = contract_timeline(contract=contract, limit=limit)
+        # Then they are the whole activity's newest few in its order, and the count is the activity's
+        expected = _timeline_entries(_timeline_rows(contract=contract)[:limit])
+        assert [(e.at, e.summary) for e in latest] == [(e.at, e.summary) for e in expected]
+        assert latest.total == len(whole)
