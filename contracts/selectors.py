@@ -1,6 +1,6 @@
 """Reads for contracts: who may see one, and everything its page shows, in a fixed number of queries."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 from django_fsm import has_transition_perm
 
 from contracts.models import ChangeRequest, Contract, ContractEvent, ContractMessage
+from core.links import id_path
 from core.money import format_money
 from marketplace.models import Job, Proposal
 from marketplace.selectors import proposals_with_summary
@@ -103,6 +104,8 @@ class MilestoneRow:
     due_text: str = ""
     due_iso: str = ""
     deliverables_excerpt: str = ""
+    url: str = ""
+    change_url: str = ""  # where a party proposes a change to it
 
 
 @dataclass(frozen=True)
@@ -275,7 +278,13 @@ def contract_activity_page(*, contract: Contract, page_number: str | None) -> tu
 
 # --- The contract page ------------------------------------------------------------------
 def _milestone_row(
-    *, milestone: Milestone, viewer: User | AnonymousUser, held: Any, open_change: ChangeRequest | None, now: datetime
+    *,
+    milestone: Milestone,
+    viewer: User | AnonymousUser,
+    held: Any,
+    open_change: ChangeRequest | None,
+    now: datetime,
+    paths: "_RowPaths",
 ) -> MilestoneRow:
     next_transition = milestone_next_transition(milestone=milestone, viewer=viewer)
     return MilestoneRow(
@@ -292,7 +301,17 @@ def _milestone_row(
         due_iso=milestone.due_date.isoformat(),
         deliverables_excerpt=Truncator(milestone.deliverables).words(20),
         dispute_id=getattr(milestone, "open_case_id", None),
+        url=paths.detail(milestone.pk),
+        change_url=paths.change(milestone.pk),
     )
+
+
+@dataclass(frozen=True)
+class _RowPaths:
+    """Each row's links, from patterns reversed once per page."""
+
+    detail: Callable[[int], str]
+    change: Callable[[int], str]
 
 
 def contract_page(
@@ -339,6 +358,7 @@ def contract_page(
     )
     open_by_pk = {c.pk: c for c in change_requests}
     now = timezone.now()
+    paths = _RowPaths(detail=id_path("milestones:detail"), change=id_path("contracts:change_milestone", contract.pk))
     rows = [
         _milestone_row(
             milestone=milestone,
@@ -346,6 +366,7 @@ def contract_page(
             held=money[milestone.pk],
             open_change=_open_change(open_changes.get(milestone.pk), open_by_pk),
             now=now,
+            paths=paths,
         )
         for milestone in milestones
     ]
