@@ -8,8 +8,8 @@ from core.money import CURRENCY_EXPONENTS, format_money
 from payments.errors import IdempotencyConflict, InsufficientFunds, PaymentError
 from payments.ledger import posting as ledger
 from payments.ledger.errors import LedgerError, LedgerIdempotencyConflict
-from payments.ledger.models import Account, AccountKind, LedgerTransaction
-from payments.ledger.posting import Accounts, After, Balances, Posting
+from payments.ledger.models import AccountKind, LedgerTransaction
+from payments.ledger.posting import AccountRef, Accounts, After, Balances, Posting, Refs
 from users.models import User
 
 T = TypeVar("T")
@@ -63,7 +63,7 @@ def post_once(
     *,
     key: str,
     fingerprint: str,
-    accounts: Callable[[], Accounts],
+    accounts: Callable[[], Refs],
     build: Callable[[Accounts, Balances], Posting],
     after: After | None = None,
 ) -> LedgerTransaction: ...
@@ -74,7 +74,7 @@ def post_once(
     *,
     key: str,
     fingerprint: str,
-    accounts: Callable[[], Accounts],
+    accounts: Callable[[], Refs],
     build: Callable[[Accounts, Balances], Posting | None],
     after: After | None = None,
 ) -> LedgerTransaction | None: ...
@@ -84,7 +84,7 @@ def post_once(
     *,
     key: str,
     fingerprint: str,
-    accounts: Callable[[], Accounts],
+    accounts: Callable[[], Refs],
     build: Callable[[Accounts, Balances], Posting | None],
     after: After | None = None,
 ) -> LedgerTransaction | None:
@@ -94,7 +94,7 @@ def post_once(
 
 
 def locked_once(
-    *, replay: Callable[[], T | None], accounts: Callable[[], Accounts], then: Callable[[Accounts, Balances], T]
+    *, replay: Callable[[], T | None], accounts: Callable[[], Refs], then: Callable[[Accounts, Balances], T]
 ) -> T:
     """`payments.ledger.posting.locked_once`, raising PaymentErrors."""
     with ledger_errors():
@@ -107,6 +107,12 @@ def post(*, key: str, fingerprint: str, posting: Posting) -> LedgerTransaction:
         return ledger.post(key=key, fingerprint=fingerprint, posting=posting)
 
 
+def replay(*, key: str, fingerprint: str) -> LedgerTransaction | None:
+    """`payments.ledger.posting.replay`, raising PaymentErrors."""
+    with ledger_errors():
+        return ledger.replay(key=key, fingerprint=fingerprint)
+
+
 def replay_request(*, request_key: str, fingerprint: str) -> LedgerTransaction | None:
     """`payments.ledger.posting.replay_request`, raising PaymentErrors."""
     with ledger_errors():
@@ -114,25 +120,22 @@ def replay_request(*, request_key: str, fingerprint: str) -> LedgerTransaction |
 
 
 # --- Accounts -------------------------------------------------------------------------------
-def world(currency: str) -> Account:
-    return ledger.account_get_or_create(kind=AccountKind.WORLD, currency=currency)
+# By owner: the ledger finds (or creates) each one as it locks the balances.
+def world(currency: str) -> AccountRef:
+    return AccountRef(kind=AccountKind.WORLD, currency=currency)
 
 
-def fees(currency: str) -> Account:
-    return ledger.account_get_or_create(kind=AccountKind.PLATFORM_FEES, currency=currency)
+def fees(currency: str) -> AccountRef:
+    return AccountRef(kind=AccountKind.PLATFORM_FEES, currency=currency)
 
 
-def user_account(kind: str, user: User, currency: str) -> Account:
-    return ledger.account_get_or_create(kind=kind, currency=currency, user_id=user.pk)
+def user_account(kind: str, user: User, currency: str) -> AccountRef:
+    return AccountRef(kind=kind, currency=currency, user_id=user.pk)
 
 
-def escrow(milestone: EscrowSubject) -> Account:
-    account = ledger.account_get_or_create(
-        kind=AccountKind.ESCROW, currency=milestone.currency, milestone_id=milestone.pk
-    )
-    if account.currency != milestone.currency:
-        raise PaymentError("This milestone's currency does not match its escrow account.")
-    return account
+def escrow(milestone: EscrowSubject) -> AccountRef:
+    """The milestone's escrow; the ledger refuses to lock one kept in another currency."""
+    return AccountRef(kind=AccountKind.ESCROW, currency=milestone.currency, milestone_id=milestone.pk)
 
 
 # --- Checks ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from payments.errors import EscrowEmpty, PaymentError
 from payments.fees import platform_fee_split
 from payments.gateway import gateway_get
 from payments.ledger.models import Account, AccountKind, LedgerTransaction, TransactionKind
-from payments.ledger.posting import Accounts, Balances, Posting, credit, debit, fingerprint
+from payments.ledger.posting import Accounts, Balances, Posting, Refs, credit, debit, fingerprint
 from payments.services._common import (
     EscrowSubject,
     check_parties,
@@ -20,6 +20,7 @@ from payments.services._common import (
     insufficient,
     post,
     post_once,
+    replay,
     require_currency,
     title,
     user_account,
@@ -62,8 +63,11 @@ def escrow_fund(
         source="card" if card_number else "balance",
     )
     memo, external_ref = f"Escrow for milestone {title(milestone)}", ""
+    # A replay charges no card; the ledger's own replay check comes after the charge, under the locks.
+    if card_number and (earlier := replay(key=key, fingerprint=params)):
+        return earlier
 
-    def accounts() -> Accounts:
+    def accounts() -> Refs:
         nonlocal memo, external_ref
         escrow_account = escrow(milestone)
         if not card_number:
@@ -107,7 +111,7 @@ def escrow_release(*, milestone: EscrowSubject, client: User, freelancer: User, 
     params = fingerprint("release", milestone=milestone.pk, client=client.pk, freelancer=freelancer.pk, bonus=bonus)
     currency = milestone.currency
 
-    def accounts() -> Accounts:
+    def accounts() -> Refs:
         pending = user_account(AccountKind.PENDING_EARNINGS, freelancer, currency)
         bonus_source = [user_account(AccountKind.CLIENT_BALANCE, client, currency)] if bonus else []
         return [escrow(milestone), pending, fees(currency), *bonus_source]
@@ -211,7 +215,7 @@ def escrow_split(
     currency = milestone.currency
     split = platform_fee_split(amount=freelancer_amount)
 
-    def accounts() -> Accounts:
+    def accounts() -> Refs:
         return [
             escrow(milestone),
             user_account(AccountKind.PENDING_EARNINGS, freelancer, currency),
