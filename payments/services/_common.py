@@ -1,8 +1,12 @@
 """What the money services share: the subject they move money for, accounts, checks, error mapping."""
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol, TypeVar, overload
+from contextvars import ContextVar
+from typing import ParamSpec, Protocol, TypeVar, overload
+
+from django.db import transaction
 
 from core.money import CURRENCY_EXPONENTS, format_money
 from payments.errors import IdempotencyConflict, InsufficientFunds, PaymentError
@@ -13,6 +17,7 @@ from payments.ledger.posting import AccountRef, Accounts, After, Balances, Posti
 from users.models import User
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 MAX_KEY_LENGTH = 100
 
@@ -44,6 +49,34 @@ class EscrowSubject(Protocol):
 
     @property
     def contract(self) -> EscrowParties: ...
+
+
+# --- Transactions ---------------------------------------------------------------------------
+_caller_rolls_back = ContextVar("caller_rolls_back", default=False)
+
+
+@contextmanager
+def within_caller_transaction() -> Iterator[None]:
+    """For a caller whose atomic block lets every error of the money services it calls propagate:
+    they take no savepoint of their own (two round trips each), since the caller's transaction, or
+    its nearest savepoint, rolls back whole anyway. A caller that catches their errors and carries
+    on in the same transaction must not use it: their savepoint is what undoes their half-work."""
+    token = _caller_rolls_back.set(True)
+    try:
+        yield
+    finally:
+        _caller_rolls_back.reset(token)
+
+
+def money_atomic(service: Callable[P, T]) -> Callable[P, T]:
+    """`transaction.atomic`, without a savepoint of its own `within_caller_transaction`."""
+
+    @functools.wraps(service)
+    def atomic_service(*args: P.args, **kwargs: P.kwargs) -> T:
+        with transaction.atomic(savepoint=not _caller_rolls_back.get()):
+            return service(*args, **kwargs)
+
+    return atomic_service
 
 
 # --- Ledger errors as payment errors --------------------------------------------------------

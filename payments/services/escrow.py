@@ -1,10 +1,8 @@
 """A milestone's escrow: fund, release (with an optional bonus), refund, split and change order.
 
 Each takes the milestone (an `EscrowSubject`) from the milestone services, which lock its row
-first and call these inside their transaction.
+first and call these inside their transaction (`within_caller_transaction`).
 """
-
-from django.db import transaction
 
 from core.money import format_money
 from payments.errors import EscrowEmpty, PaymentError
@@ -18,6 +16,7 @@ from payments.services._common import (
     escrow,
     fees,
     insufficient,
+    money_atomic,
     post,
     post_once,
     replay,
@@ -39,7 +38,7 @@ def _held(balances: Balances, escrow_account: Account) -> int:
     return held
 
 
-@transaction.atomic
+@money_atomic
 def escrow_fund(
     *, milestone: EscrowSubject, client: User, amount: int, currency: str, card_number: str | None = None
 ) -> LedgerTransaction:
@@ -96,7 +95,7 @@ def escrow_fund(
     return post_once(key=key, fingerprint=params, accounts=accounts, build=build)
 
 
-@transaction.atomic
+@money_atomic
 def escrow_release(*, milestone: EscrowSubject, client: User, freelancer: User, bonus: int = 0) -> LedgerTransaction:
     """The whole escrow -> the freelancer's pending earnings less the fee, the fee -> fee revenue.
 
@@ -163,7 +162,7 @@ def escrow_release(*, milestone: EscrowSubject, client: User, freelancer: User, 
     return post_once(key=f"release:{milestone.pk}", fingerprint=params, accounts=accounts, build=build, after=after)
 
 
-@transaction.atomic
+@money_atomic
 def escrow_refund(*, milestone: EscrowSubject, client: User, amount: int | None = None) -> LedgerTransaction:
     """Escrow -> the client balance: all of it (amount None) or part. Key `refund:<milestone>`."""
     check_parties(milestone, client=client)
@@ -198,7 +197,7 @@ def escrow_refund(*, milestone: EscrowSubject, client: User, amount: int | None 
     )
 
 
-@transaction.atomic
+@money_atomic
 def escrow_split(
     *, milestone: EscrowSubject, client: User, freelancer: User, freelancer_amount: int
 ) -> LedgerTransaction:
@@ -253,7 +252,7 @@ def escrow_split(
     return post_once(key=f"split:{milestone.pk}", fingerprint=params, accounts=accounts, build=build, after=after)
 
 
-@transaction.atomic
+@money_atomic
 def escrow_change(
     *, milestone: EscrowSubject, client: User, new_amount: int, change_number: int
 ) -> LedgerTransaction | None:
