@@ -20,6 +20,7 @@ from milestones.models import Milestone, MilestoneAction, MilestoneEvent, Milest
 from milestones.transitions import TRANSITIONS, Firing, close_final
 from notifications.kinds import NotificationKind
 from notifications.services import notify
+from payments.services import within_caller_transaction
 from users.models import User
 
 # Runs after the transition fired and its timers moved, before the save: moves the money,
@@ -43,8 +44,11 @@ def milestone_lock(*, milestone_id: int) -> Milestone:
     # on the joined contract row here would take them in the opposite order and deadlock.
     # `no_key`: rows that reference the milestone (ledger transactions, lots) take KEY SHARE on it
     # at commit while holding balance locks; FOR UPDATE would block them and can close a cycle.
+    # The parties come along (read, not locked): money and notices need them, one query instead of three.
     return (
-        Milestone.objects.select_for_update(of=("self",), no_key=True).select_related("contract").get(pk=milestone_id)
+        Milestone.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("contract__client", "contract__freelancer")
+        .get(pk=milestone_id)
     )
 
 
@@ -184,7 +188,9 @@ def milestone_fire(
         meta.effect(milestone, firing)
     if milestone.is_final:
         close_final(milestone, firing)
-    summary = apply(milestone) if apply is not None else ""
+    # Every error of `apply` propagates out of the transition's atomic block: the money services need no savepoint.
+    with within_caller_transaction():
+        summary = apply(milestone) if apply is not None else ""
     milestone.save()
     milestone_event_record(
         milestone=milestone,

@@ -2,17 +2,20 @@
 
 Every money movement has the same shape, written once in `ledger_post`:
 
-1. replay: a transaction under the same key already exists -> return it (`replayed = True`), or
-   raise LedgerIdempotencyConflict if it was made with other parameters;
-2. prepare: create any missing account (and do whatever must happen before the locks, such as
-   charging a card), then lock every balance row it touches in ONE `SELECT ... FOR UPDATE`
-   ordered by account id, so two movements never wait on each other in a cycle;
-3. replay again, under the locks: a racing duplicate that committed meanwhile is returned instead
-   of moving the money twice;
+1. prepare: name the accounts it touches (`AccountRef`s; and do whatever must happen before the
+   locks, such as charging a card);
+2. lock: create any missing account, then lock every balance row it touches in ONE
+   `SELECT ... FOR UPDATE` ordered by account id, so two movements never wait on each other in a
+   cycle;
+3. replay, under the locks: a transaction under the same key already exists (a replay, or a racing
+   duplicate that committed meanwhile) -> return it (`replayed = True`), or raise
+   LedgerIdempotencyConflict if it was made with other parameters;
 4. build the legs from the locked balances (refusing, before anything is written, what the
    balances do not cover) and post them as one balanced transaction, each entry linked into its
    account's HMAC chain (`payments.ledger.chain`) while the locks serialise the account.
 
+On PostgreSQL steps 2-3 are one round trip (`payments_post_lock`, migration 0004) and step 4 one
+more (`payments_post_insert`); elsewhere (SQLite) the ORM does the same in more statements.
 The database's triggers and CHECKs are the backstop, not the first line.
 """
 
@@ -20,11 +23,12 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar, overload
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from payments.ledger.chain import ChainLink, chain_hmac, chain_key
 from payments.ledger.errors import LedgerError, LedgerIdempotencyConflict
@@ -39,6 +43,16 @@ IDEMPOTENCY_CONFLICT = (
 
 
 # --- Accounts -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AccountRef:
+    """An account by its owner, found (or created on first use) when the balances are locked."""
+
+    kind: str
+    currency: str
+    user_id: int | None = None
+    milestone_id: int | None = None
+
+
 def account_get_or_create(
     *, kind: str, currency: str, user_id: int | None = None, milestone_id: int | None = None
 ) -> Account:
@@ -62,6 +76,12 @@ def account_get_or_create(
             return account
     except IntegrityError:
         return Account.objects.get(**lookup)
+
+
+def _ref_of(account: Account) -> AccountRef:
+    return AccountRef(
+        kind=account.kind, currency=account.currency, user_id=account.user_id, milestone_id=account.milestone_id
+    )
 
 
 # --- Legs -----------------------------------------------------------------------------------
@@ -117,28 +137,116 @@ def balances_lock(accounts: Iterable[Account]) -> dict[int, int]:
     return amounts
 
 
-# What a movement's `accounts` step returns, handed back to its `build` (or `then`) step.
+@dataclass(frozen=True)
+class Locked:
+    """What the locks gave: the accounts (in the order asked for), their balances and, under a key,
+    whether a transaction already exists (`earlier_id`) or the id the new one will have."""
+
+    accounts: list[Account]
+    balances: dict[int, int]
+    # PostgreSQL only (None elsewhere): each account's chain head, read under its lock.
+    heads: dict[int, str] | None = None
+    earlier_id: int | None = None
+    earlier_fingerprint: str = ""
+    transaction_id: int | None = None
+    earlier: LedgerTransaction | None = field(default=None, compare=False)
+
+    def new_id_for(self, legs: Sequence[Leg]) -> int | None:
+        """The reserved transaction id, if these locks (and chain heads) cover every leg's account."""
+        if self.heads is None or any(leg.account.pk not in self.heads for leg in legs):
+            return None
+        return self.transaction_id
+
+    def replayed(self, fingerprint: str) -> LedgerTransaction | None:
+        """The transaction already under the key, if its parameters match (read only for a replay)."""
+        if self.earlier is not None:
+            return _replayed(self.earlier, fingerprint)
+        if self.earlier_id is None:
+            return None
+        if self.earlier_fingerprint != fingerprint:
+            raise LedgerIdempotencyConflict(IDEMPOTENCY_CONFLICT)
+        return _replayed(LedgerTransaction.objects.get(pk=self.earlier_id), fingerprint)
+
+
+def _uses_functions() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def ledger_lock(*, refs: Sequence[AccountRef], key: str | None = None) -> Locked:
+    """Find or create the accounts, lock their balances in id order and look for a transaction under `key`."""
+    if not _uses_functions():
+        accounts = [
+            account_get_or_create(
+                kind=ref.kind, currency=ref.currency, user_id=ref.user_id, milestone_id=ref.milestone_id
+            )
+            for ref in refs
+        ]
+        balances = balances_lock(accounts)
+        earlier = LedgerTransaction.objects.filter(idempotency_key=key).first() if key else None
+        locked = Locked(accounts=accounts, balances=balances, earlier=earlier)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT * FROM payments_post_lock(%s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::text)",
+                [
+                    [ref.kind for ref in refs],
+                    [ref.currency for ref in refs],
+                    [ref.user_id for ref in refs],
+                    [ref.milestone_id for ref in refs],
+                    key,
+                ],
+            )
+            ids, currencies, created, amounts, heads, earlier_id, earlier_fingerprint, new_id = cursor.fetchone()
+        accounts = []
+        for ref, pk, currency, created_at in zip(refs, ids, currencies, created, strict=True):
+            account = Account(
+                id=pk,
+                kind=ref.kind,
+                currency=currency,
+                user_id=ref.user_id,
+                milestone_id=ref.milestone_id,
+                created_at=created_at,
+            )
+            account._state.adding, account._state.db = False, connection.alias
+            accounts.append(account)
+        locked = Locked(
+            accounts=accounts,
+            balances=dict(zip(ids, amounts, strict=True)),
+            heads=dict(zip(ids, heads, strict=True)),
+            earlier_id=earlier_id,
+            earlier_fingerprint=earlier_fingerprint or "",
+            transaction_id=new_id,
+        )
+    for ref, account in zip(refs, locked.accounts, strict=True):
+        # An escrow is found by its milestone alone: its currency must still be the milestone's.
+        if account.currency != ref.currency:
+            raise LedgerError(f"The {ref.kind} account is kept in {account.currency}, not {ref.currency}.")
+    return locked
+
+
+# What a movement's `accounts` step returns: the accounts to lock, by owner.
+Refs = Sequence[AccountRef]
+# The locked accounts, in the order of the refs, handed to its `build` (or `then`) step.
 Accounts = Sequence[Account]
 # The locked balances, by account id.
 Balances = Mapping[int, int]
 
 
 def locked_once(
-    *, replay: Callable[[], T | None], accounts: Callable[[], Accounts], then: Callable[[Accounts, Balances], T]
+    *, replay: Callable[[], T | None], accounts: Callable[[], Refs], then: Callable[[Accounts, Balances], T]
 ) -> T:
-    """Replay -> lock -> replay -> act: the shape of every movement, whatever it replays.
+    """Replay -> lock -> replay -> act: the shape of a movement whose replay is not a ledger key.
 
-    `replay` returns the earlier result (or None); `accounts` prepares (creates accounts, charges
-    a card, ...) and returns the accounts whose balances to lock; `then` acts under the locks,
-    given those accounts and their balances.
+    `replay` returns the earlier result (or None); `accounts` prepares (charges a card, ...) and
+    returns the accounts whose balances to lock; `then` acts under the locks, given those accounts
+    and their balances.
     """
     if (earlier := replay()) is not None:
         return earlier
-    prepared = accounts()
-    balances = balances_lock(prepared)
+    locked = ledger_lock(refs=accounts())
     if (earlier := replay()) is not None:
         return earlier
-    return then(prepared, balances)
+    return then(locked.accounts, locked.balances)
 
 
 # --- Posting --------------------------------------------------------------------------------
@@ -166,7 +274,7 @@ def ledger_post(
     *,
     key: str,
     fingerprint: str,
-    accounts: Callable[[], Accounts],
+    accounts: Callable[[], Refs],
     build: Callable[[Accounts, Balances], Posting],
     after: After | None = None,
 ) -> LedgerTransaction: ...
@@ -177,7 +285,7 @@ def ledger_post(
     *,
     key: str,
     fingerprint: str,
-    accounts: Callable[[], Accounts],
+    accounts: Callable[[], Refs],
     build: Callable[[Accounts, Balances], Posting | None],
     after: After | None = None,
 ) -> LedgerTransaction | None: ...
@@ -187,7 +295,7 @@ def ledger_post(
     *,
     key: str,
     fingerprint: str,
-    accounts: Callable[[], Accounts],
+    accounts: Callable[[], Refs],
     build: Callable[[Accounts, Balances], Posting | None],
     after: After | None = None,
 ) -> LedgerTransaction | None:
@@ -197,25 +305,27 @@ def ledger_post(
     account id) and returns what to post, or None when there is nothing to move (then nothing is
     written and None is returned). `after` runs once the transaction is freshly posted (never for
     a replay), still under the locks: for what must be written with it, such as an earnings lot.
+    A movement that must not prepare twice (charge a card) checks `replay` itself first.
     """
+    locked = ledger_lock(refs=accounts(), key=key)
+    if (earlier := locked.replayed(fingerprint)) is not None:
+        return earlier
+    posting = build(locked.accounts, locked.balances)
+    if posting is None:
+        return None
+    posted = post(key=key, fingerprint=fingerprint, posting=posting, locked=locked)
+    if after is not None and not posted.replayed:
+        after(posted, locked.accounts, locked.balances)
+    return posted
 
-    def write(prepared: Accounts, balances: Balances) -> LedgerTransaction | None:
-        posting = build(prepared, balances)
-        if posting is None:
-            return None
-        posted = post(key=key, fingerprint=fingerprint, posting=posting)
-        if after is not None and not posted.replayed:
-            after(posted, prepared, balances)
-        return posted
 
-    return locked_once(replay=lambda: replay(key=key, fingerprint=fingerprint), accounts=accounts, then=write)
-
-
-def post(*, key: str, fingerprint: str, posting: Posting) -> LedgerTransaction:
+def post(*, key: str, fingerprint: str, posting: Posting, locked: Locked | None = None) -> LedgerTransaction:
     """Write one balanced transaction. Callers hold the balance locks and have checked funds.
 
-    Zero legs are dropped. The database applies each entry to its balance and re-checks
-    everything; the checks here catch programming errors early, on every database.
+    `locked` is what `ledger_lock` answered for these accounts under this key, when nothing was
+    posted since; without it the locks are taken (again) here. Zero legs are dropped. The database
+    applies each entry to its balance and re-checks everything; the checks here catch programming
+    errors early, on every database.
     """
     legs = [leg for leg in posting.legs if leg.amount != 0]
     if len(legs) < 2 or any(leg.amount < 0 for leg in legs):
@@ -225,27 +335,78 @@ def post(*, key: str, fingerprint: str, posting: Posting) -> LedgerTransaction:
         net[leg.account.currency] += leg.amount if leg.direction == EntryDirection.CREDIT else -leg.amount
     if any(net.values()):
         raise ValueError(f"Unbalanced transaction {key}: {dict(net)}.")
+    posted = LedgerTransaction(
+        kind=posting.kind,
+        idempotency_key=key,
+        fingerprint=fingerprint,
+        request_key=posting.request_key,
+        milestone_id=posting.milestone_id,
+        contract_id=posting.contract_id,
+        user_id=posting.user_id,
+        reverses=posting.reverses,
+        external_ref=posting.external_ref,
+        memo=posting.memo[:300],
+    )
+    if _uses_functions():
+        return _post_in_database(posted=posted, legs=legs, locked=locked)
     try:
         with transaction.atomic():
-            posted = LedgerTransaction.objects.create(
-                kind=posting.kind,
-                idempotency_key=key,
-                fingerprint=fingerprint,
-                request_key=posting.request_key,
-                milestone_id=posting.milestone_id,
-                contract_id=posting.contract_id,
-                user_id=posting.user_id,
-                reverses=posting.reverses,
-                external_ref=posting.external_ref,
-                memo=posting.memo[:300],
-            )
-            Entry.objects.bulk_create(_chained_entries(posted, legs))
+            posted.save(force_insert=True)
+            Entry.objects.bulk_create(_chained_entries(posted, legs, chain_heads(leg.account for leg in legs)))
     except IntegrityError:
         # A racing duplicate committed first under the same key: answer as a replay would.
         existing = replay(key=key, fingerprint=fingerprint)
         if existing is None:
             raise
         return existing
+    return posted
+
+
+def _post_in_database(*, posted: LedgerTransaction, legs: Sequence[Leg], locked: Locked | None) -> LedgerTransaction:
+    """PostgreSQL: the transaction and its entries in one call, their HMACs computed here."""
+    key, fingerprint = posted.idempotency_key, posted.fingerprint
+    if locked is None or locked.new_id_for(legs) is None:
+        locked = ledger_lock(refs=[_ref_of(leg.account) for leg in legs], key=key)
+        if (earlier := locked.replayed(fingerprint)) is not None:
+            return earlier
+    transaction_id = locked.new_id_for(legs)
+    if transaction_id is None or locked.heads is None:
+        raise LedgerError("The ledger could not reserve this transaction; nothing was changed.")
+    posted.pk, posted.created_at = transaction_id, timezone.now()
+    entries = _chained_entries(posted, legs, dict(locked.heads))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT payments_post_insert(%s::bigint, %s::text, %s::text, %s::text, %s::text, %s::bigint, %s::bigint,"
+            " %s::bigint, %s::bigint, %s::text, %s::text, %s::timestamptz,"
+            " %s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[])",
+            [
+                posted.pk,
+                posted.kind,
+                key,
+                fingerprint,
+                posted.request_key,
+                posted.milestone_id,
+                posted.contract_id,
+                posted.user_id,
+                posted.reverses_id,
+                posted.external_ref,
+                posted.memo,
+                posted.created_at,
+                [entry.account_id for entry in entries],
+                [entry.direction for entry in entries],
+                [entry.amount for entry in entries],
+                [entry.currency for entry in entries],
+                [entry.chain_hmac for entry in entries],
+            ],
+        )
+        (inserted,) = cursor.fetchone()
+    if not inserted:
+        # A racing duplicate committed first: answer as a replay would.
+        existing = replay(key=key, fingerprint=fingerprint)
+        if existing is None:
+            raise IntegrityError(f"Ledger transaction {key} conflicts with one under another key.")
+        return existing
+    posted._state.adding, posted._state.db = False, connection.alias
     return posted
 
 
@@ -262,9 +423,9 @@ def chain_heads(accounts: Iterable[Account]) -> dict[int, str]:
     return {account_id: head or "" for account_id, head in rows}
 
 
-def _chained_entries(posted: LedgerTransaction, legs: Sequence[Leg]) -> list[Entry]:
+def _chained_entries(posted: LedgerTransaction, legs: Sequence[Leg], heads: dict[int, str]) -> list[Entry]:
+    """The entries of `posted`, each with its HMAC linked to `heads` (advanced here, leg by leg)."""
     key = chain_key()
-    heads = chain_heads(leg.account for leg in legs)
     entries = []
     for leg in legs:
         account = leg.account

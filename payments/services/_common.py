@@ -1,18 +1,23 @@
 """What the money services share: the subject they move money for, accounts, checks, error mapping."""
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol, TypeVar, overload
+from contextvars import ContextVar
+from typing import ParamSpec, Protocol, TypeVar, overload
+
+from django.db import transaction
 
 from core.money import CURRENCY_EXPONENTS, format_money
 from payments.errors import IdempotencyConflict, InsufficientFunds, PaymentError
 from payments.ledger import posting as ledger
 from payments.ledger.errors import LedgerError, LedgerIdempotencyConflict
-from payments.ledger.models import Account, AccountKind, LedgerTransaction
-from payments.ledger.posting import Accounts, After, Balances, Posting
+from payments.ledger.models import AccountKind, LedgerTransaction
+from payments.ledger.posting import AccountRef, Accounts, After, Balances, Posting, Refs
 from users.models import User
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 MAX_KEY_LENGTH = 100
 
@@ -46,6 +51,34 @@ class EscrowSubject(Protocol):
     def contract(self) -> EscrowParties: ...
 
 
+# --- Transactions ---------------------------------------------------------------------------
+_caller_rolls_back = ContextVar("caller_rolls_back", default=False)
+
+
+@contextmanager
+def within_caller_transaction() -> Iterator[None]:
+    """For a caller whose atomic block lets every error of the money services it calls propagate:
+    they take no savepoint of their own (two round trips each), since the caller's transaction, or
+    its nearest savepoint, rolls back whole anyway. A caller that catches their errors and carries
+    on in the same transaction must not use it: their savepoint is what undoes their half-work."""
+    token = _caller_rolls_back.set(True)
+    try:
+        yield
+    finally:
+        _caller_rolls_back.reset(token)
+
+
+def money_atomic(service: Callable[P, T]) -> Callable[P, T]:
+    """`transaction.atomic`, without a savepoint of its own `within_caller_transaction`."""
+
+    @functools.wraps(service)
+    def atomic_service(*args: P.args, **kwargs: P.kwargs) -> T:
+        with transaction.atomic(savepoint=not _caller_rolls_back.get()):
+            return service(*args, **kwargs)
+
+    return atomic_service
+
+
 # --- Ledger errors as payment errors --------------------------------------------------------
 @contextmanager
 def ledger_errors() -> Iterator[None]:
@@ -63,7 +96,7 @@ def post_once(
     *,
     key: str,
     fingerprint: str,
-    accounts: Callable[[], Accounts],
+    accounts: Callable[[], Refs],
     build: Callable[[Accounts, Balances], Posting],
     after: After | None = None,
 ) -> LedgerTransaction: ...
@@ -74,7 +107,7 @@ def post_once(
     *,
     key: str,
     fingerprint: str,
-    accounts: Callable[[], Accounts],
+    accounts: Callable[[], Refs],
     build: Callable[[Accounts, Balances], Posting | None],
     after: After | None = None,
 ) -> LedgerTransaction | None: ...
@@ -84,7 +117,7 @@ def post_once(
     *,
     key: str,
     fingerprint: str,
-    accounts: Callable[[], Accounts],
+    accounts: Callable[[], Refs],
     build: Callable[[Accounts, Balances], Posting | None],
     after: After | None = None,
 ) -> LedgerTransaction | None:
@@ -94,7 +127,7 @@ def post_once(
 
 
 def locked_once(
-    *, replay: Callable[[], T | None], accounts: Callable[[], Accounts], then: Callable[[Accounts, Balances], T]
+    *, replay: Callable[[], T | None], accounts: Callable[[], Refs], then: Callable[[Accounts, Balances], T]
 ) -> T:
     """`payments.ledger.posting.locked_once`, raising PaymentErrors."""
     with ledger_errors():
@@ -107,6 +140,12 @@ def post(*, key: str, fingerprint: str, posting: Posting) -> LedgerTransaction:
         return ledger.post(key=key, fingerprint=fingerprint, posting=posting)
 
 
+def replay(*, key: str, fingerprint: str) -> LedgerTransaction | None:
+    """`payments.ledger.posting.replay`, raising PaymentErrors."""
+    with ledger_errors():
+        return ledger.replay(key=key, fingerprint=fingerprint)
+
+
 def replay_request(*, request_key: str, fingerprint: str) -> LedgerTransaction | None:
     """`payments.ledger.posting.replay_request`, raising PaymentErrors."""
     with ledger_errors():
@@ -114,25 +153,22 @@ def replay_request(*, request_key: str, fingerprint: str) -> LedgerTransaction |
 
 
 # --- Accounts -------------------------------------------------------------------------------
-def world(currency: str) -> Account:
-    return ledger.account_get_or_create(kind=AccountKind.WORLD, currency=currency)
+# By owner: the ledger finds (or creates) each one as it locks the balances.
+def world(currency: str) -> AccountRef:
+    return AccountRef(kind=AccountKind.WORLD, currency=currency)
 
 
-def fees(currency: str) -> Account:
-    return ledger.account_get_or_create(kind=AccountKind.PLATFORM_FEES, currency=currency)
+def fees(currency: str) -> AccountRef:
+    return AccountRef(kind=AccountKind.PLATFORM_FEES, currency=currency)
 
 
-def user_account(kind: str, user: User, currency: str) -> Account:
-    return ledger.account_get_or_create(kind=kind, currency=currency, user_id=user.pk)
+def user_account(kind: str, user: User, currency: str) -> AccountRef:
+    return AccountRef(kind=kind, currency=currency, user_id=user.pk)
 
 
-def escrow(milestone: EscrowSubject) -> Account:
-    account = ledger.account_get_or_create(
-        kind=AccountKind.ESCROW, currency=milestone.currency, milestone_id=milestone.pk
-    )
-    if account.currency != milestone.currency:
-        raise PaymentError("This milestone's currency does not match its escrow account.")
-    return account
+def escrow(milestone: EscrowSubject) -> AccountRef:
+    """The milestone's escrow; the ledger refuses to lock one kept in another currency."""
+    return AccountRef(kind=AccountKind.ESCROW, currency=milestone.currency, milestone_id=milestone.pk)
 
 
 # --- Checks ---------------------------------------------------------------------------------

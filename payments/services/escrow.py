@@ -1,25 +1,25 @@
 """A milestone's escrow: fund, release (with an optional bonus), refund, split and change order.
 
 Each takes the milestone (an `EscrowSubject`) from the milestone services, which lock its row
-first and call these inside their transaction.
+first and call these inside their transaction (`within_caller_transaction`).
 """
-
-from django.db import transaction
 
 from core.money import format_money
 from payments.errors import EscrowEmpty, PaymentError
 from payments.fees import platform_fee_split
 from payments.gateway import gateway_get
 from payments.ledger.models import Account, AccountKind, LedgerTransaction, TransactionKind
-from payments.ledger.posting import Accounts, Balances, Posting, credit, debit, fingerprint
+from payments.ledger.posting import Accounts, Balances, Posting, Refs, credit, debit, fingerprint
 from payments.services._common import (
     EscrowSubject,
     check_parties,
     escrow,
     fees,
     insufficient,
+    money_atomic,
     post,
     post_once,
+    replay,
     require_currency,
     title,
     user_account,
@@ -38,7 +38,7 @@ def _held(balances: Balances, escrow_account: Account) -> int:
     return held
 
 
-@transaction.atomic
+@money_atomic
 def escrow_fund(
     *, milestone: EscrowSubject, client: User, amount: int, currency: str, card_number: str | None = None
 ) -> LedgerTransaction:
@@ -62,8 +62,11 @@ def escrow_fund(
         source="card" if card_number else "balance",
     )
     memo, external_ref = f"Escrow for milestone {title(milestone)}", ""
+    # A replay charges no card; the ledger's own replay check comes after the charge, under the locks.
+    if card_number and (earlier := replay(key=key, fingerprint=params)):
+        return earlier
 
-    def accounts() -> Accounts:
+    def accounts() -> Refs:
         nonlocal memo, external_ref
         escrow_account = escrow(milestone)
         if not card_number:
@@ -92,7 +95,7 @@ def escrow_fund(
     return post_once(key=key, fingerprint=params, accounts=accounts, build=build)
 
 
-@transaction.atomic
+@money_atomic
 def escrow_release(*, milestone: EscrowSubject, client: User, freelancer: User, bonus: int = 0) -> LedgerTransaction:
     """The whole escrow -> the freelancer's pending earnings less the fee, the fee -> fee revenue.
 
@@ -107,7 +110,7 @@ def escrow_release(*, milestone: EscrowSubject, client: User, freelancer: User, 
     params = fingerprint("release", milestone=milestone.pk, client=client.pk, freelancer=freelancer.pk, bonus=bonus)
     currency = milestone.currency
 
-    def accounts() -> Accounts:
+    def accounts() -> Refs:
         pending = user_account(AccountKind.PENDING_EARNINGS, freelancer, currency)
         bonus_source = [user_account(AccountKind.CLIENT_BALANCE, client, currency)] if bonus else []
         return [escrow(milestone), pending, fees(currency), *bonus_source]
@@ -159,7 +162,7 @@ def escrow_release(*, milestone: EscrowSubject, client: User, freelancer: User, 
     return post_once(key=f"release:{milestone.pk}", fingerprint=params, accounts=accounts, build=build, after=after)
 
 
-@transaction.atomic
+@money_atomic
 def escrow_refund(*, milestone: EscrowSubject, client: User, amount: int | None = None) -> LedgerTransaction:
     """Escrow -> the client balance: all of it (amount None) or part. Key `refund:<milestone>`."""
     check_parties(milestone, client=client)
@@ -194,7 +197,7 @@ def escrow_refund(*, milestone: EscrowSubject, client: User, amount: int | None 
     )
 
 
-@transaction.atomic
+@money_atomic
 def escrow_split(
     *, milestone: EscrowSubject, client: User, freelancer: User, freelancer_amount: int
 ) -> LedgerTransaction:
@@ -211,7 +214,7 @@ def escrow_split(
     currency = milestone.currency
     split = platform_fee_split(amount=freelancer_amount)
 
-    def accounts() -> Accounts:
+    def accounts() -> Refs:
         return [
             escrow(milestone),
             user_account(AccountKind.PENDING_EARNINGS, freelancer, currency),
@@ -249,7 +252,7 @@ def escrow_split(
     return post_once(key=f"split:{milestone.pk}", fingerprint=params, accounts=accounts, build=build, after=after)
 
 
-@transaction.atomic
+@money_atomic
 def escrow_change(
     *, milestone: EscrowSubject, client: User, new_amount: int, change_number: int
 ) -> LedgerTransaction | None:

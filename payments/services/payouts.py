@@ -10,7 +10,7 @@ from notifications.kinds import NotificationKind
 from notifications.services import notify
 from payments.errors import IdempotencyConflict, PaymentError, PayoutStateError
 from payments.ledger.models import AccountKind, TransactionKind
-from payments.ledger.posting import Accounts, Balances, Posting, credit, debit, fingerprint
+from payments.ledger.posting import Accounts, Balances, Posting, Refs, credit, debit, fingerprint
 from payments.models import Payout, PayoutDestination, PayoutStatus
 from payments.services._common import (
     insufficient,
@@ -111,7 +111,7 @@ def _payout_settle(*, payout: Payout, to_status: str, reason: str, actor: User |
     completed = to_status == PayoutStatus.COMPLETED
     step = "complete" if completed else "fail"
 
-    def accounts() -> Accounts:
+    def accounts() -> Refs:
         in_flight = user_account(AccountKind.PAYOUTS_IN_FLIGHT, owner, currency)
         destination = world(currency) if completed else user_account(AccountKind.AVAILABLE_EARNINGS, owner, currency)
         return [in_flight, destination]

@@ -225,6 +225,40 @@ def test_the_application_role_did_the_apps_work_and_adds_a_balanced_transaction(
     assert "no gateway charge" in tampered.stdout + tampered.stderr
 
 
+def test_the_posting_functions_run_with_the_callers_rights_and_go_around_no_guard(roles):
+    with roles.connect(roles.app) as connection:
+        # Given the ledger's posting functions: the application role may call them, and none is SECURITY DEFINER
+        functions = connection.execute(
+            "SELECT proname, prosecdef, has_function_privilege(oid, 'EXECUTE') FROM pg_proc"
+            " WHERE proname LIKE 'payments\\_post\\_%' OR proname = 'payments_account_find' ORDER BY proname"
+        ).fetchall()
+        assert functions == [
+            ("payments_account_find", False, True),
+            ("payments_post_insert", False, True),
+            ("payments_post_lock", False, True),
+        ]
+        (user_id,) = connection.execute("SELECT id FROM users_user ORDER BY id LIMIT 1").fetchone()
+        key = f"roles-{uuid.uuid4().hex}"
+        # When it writes an unbalanced transaction through them
+        with pytest.raises(errors.CheckViolation, match="does not sum to zero"), connection.transaction():
+            (accounts, transaction_id) = connection.execute(
+                "SELECT account_ids, new_transaction_id FROM payments_post_lock(ARRAY['world', 'client_balance'],"
+                " ARRAY['USD', 'USD'], ARRAY[NULL, %s]::bigint[], ARRAY[NULL, NULL]::bigint[], %s)",
+                [user_id, key],
+            ).fetchone()
+            connection.execute(
+                "SELECT payments_post_insert(%s, 'deposit', %s, 'raw', NULL, NULL, NULL, NULL, NULL, '', 'unbalanced',"
+                " now(), %s::bigint[], ARRAY['debit', 'credit'], ARRAY[700, 500]::bigint[], ARRAY['USD', 'USD'],"
+                " ARRAY['', ''])",
+                [transaction_id, key, accounts],
+            )
+        # Then the deferred zero-sum trigger refused it at commit, and nothing was kept
+        assert (
+            connection.execute("SELECT 1 FROM payments_ledgertransaction WHERE id = %s", [transaction_id]).fetchall()
+            == []
+        )
+
+
 def test_the_application_role_has_no_problems_and_the_owner_has(roles):
     with roles.connect(roles.app) as connection:
         assert database_role_problems(cursor=connection.cursor()) == []
