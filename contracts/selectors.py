@@ -204,7 +204,7 @@ def _timeline_parts(*, contract: Contract) -> tuple[QuerySet[Any], QuerySet[Any]
         .values_list(*_TIMELINE_COLUMNS)
     )
     milestone_events = (
-        MilestoneEvent.objects.filter(milestone__contract=contract)
+        MilestoneEvent.objects.filter(contract=contract)
         .annotate(
             t_at=F("at"),
             t_pk=F("pk"),
@@ -266,7 +266,7 @@ def contract_timeline(*, contract: Contract, limit: int = TIMELINE_LATEST) -> Sh
     # The UNION's order: at, then kind ("milestone" after "contract"), then pk, all newest first.
     latest.sort(key=lambda row: (row[0], row[3], row[1]), reverse=True)
     total = ContractEvent.objects.filter(contract=contract).count()
-    total += MilestoneEvent.objects.filter(milestone__contract=contract).count()
+    total += MilestoneEvent.objects.filter(contract=contract).count()
     return Shortlist(_timeline_entries(latest[:limit]), total=total)
 
 

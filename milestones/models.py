@@ -302,6 +302,13 @@ class MilestoneEvent(AuditEvent):
     """The audit trail: every state change and every change of terms, with who and when."""
 
     milestone = models.ForeignKey(Milestone, on_delete=models.PROTECT, related_name="events")
+    # The milestone's contract (which never changes), so a contract's latest events come from one index
+    # however many milestones and events it has. No database constraint: the milestone's own foreign key
+    # holds it, and checking this one would take a share lock on the contract row for every event, which
+    # deadlocks with the change-order services that lock the contract before its milestones.
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     action = models.CharField(max_length=40, choices=MilestoneAction.choices)
     from_state = models.CharField(max_length=12, blank=True)
     to_state = models.CharField(max_length=12, blank=True)
@@ -309,7 +316,7 @@ class MilestoneEvent(AuditEvent):
     idempotency_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
 
     class Meta(AuditEvent.Meta):
-        pass
+        indexes = [models.Index(fields=["contract", "-at", "-id"], name="milestone_event_contract_at")]
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state or '—'} → {self.to_state or '—'}"

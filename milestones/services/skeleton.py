@@ -86,6 +86,7 @@ def milestone_event_record(
 ) -> MilestoneEvent:
     return MilestoneEvent.objects.create(
         milestone=milestone,
+        contract_id=milestone.contract_id,
         actor=actor,
         action=action,
         from_state=from_state,

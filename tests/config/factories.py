@@ -148,6 +148,7 @@ def approved_like_the_first(contract: Contract, total: int) -> None:
     MilestoneEvent.objects.bulk_create(
         MilestoneEvent(
             milestone=copy,
+            contract_id=copy.contract_id,
             actor_id=event.actor_id,
             action=event.action,
             from_state=event.from_state,
@@ -205,6 +206,7 @@ def _with_revisions(contract: Contract, revisions: int) -> Milestone:
             events.append(
                 MilestoneEvent(
                     milestone=milestone,
+                    contract=contract,
                     actor=contract.freelancer if action == MilestoneAction.SUBMIT else contract.client,
                     action=action,
                     from_state=source,
