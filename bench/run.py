@@ -452,13 +452,14 @@ end
 def _requests(pages: list[tuple[str, str]], *, count: int) -> int:
     """At least `count` GETs cycling through (path, session) pairs, by wrk (4 connections), each answered 200.
 
-    wrk runs for a time, not a count: a short run measures the rate, then runs cover what is left.
+    wrk runs for a time, not a count: a short run measures the rate, then shorter and shorter runs cover what is left.
     """
     script = OUT / "cycle.lua"
     script.write_text(CYCLE_SCRIPT % ", ".join(f'{{"{path}", "{session}"}}' for path, session in pages))
     done, rate = 0, 0.0
     while done < count:
-        seconds = 3 if not rate else max(1, (count - done) / rate + 1)
+        # Aim a little short of what is left, so the last runs top up by a second or so, not overshoot.
+        seconds = 3 if not rate else max(1, 0.95 * (count - done) / rate)
         run = _wrk(pages[0][0], "", connections=4, seconds=seconds, script=script)
         done += run["requests"]
         rate = run["rps"] or 1.0
